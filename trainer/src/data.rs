@@ -1,0 +1,1 @@
+//! Data sets: IDX and USPS files, downsampling, splits.

@@ -1,0 +1,1 @@
+//! Embedding the fully connected logical prior into the annealer's working graph.

@@ -1,0 +1,1 @@
+//! Recognition and generator networks and their wake-sleep gradients.
