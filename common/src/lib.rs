@@ -3,3 +3,8 @@
 //! conversions between these and the generated protobuf types.
 
 pub mod topology;
+pub mod convert;
+pub mod problem;
+pub mod properties;
+pub mod sampleset;
+pub mod validation;

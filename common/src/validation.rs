@@ -1,0 +1,324 @@
+//! Request validation: a `pb::SampleRequest` checked against a solver's properties becomes a
+//! [`SampleJob`], or a [`FieldError`] naming the offending field and the allowed range.
+//!
+//! Everything a client can get wrong is caught here, before any work is queued, so that no
+//! input from the network reaches the device unchecked.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use qahm_proto::pb;
+use thiserror::Error;
+
+use crate::problem::IsingProblem;
+use crate::properties::SolverProperties;
+use crate::sampleset::AnswerMode;
+
+/// Longest request id or label accepted, in bytes.
+pub const MAX_ID_LEN: usize = 256;
+
+/// A request that failed validation: which field, and why (with the allowed range).
+#[derive(Clone, Debug, Error, PartialEq)]
+#[error("{field}: {description}")]
+pub struct FieldError {
+    /// Path of the field, e.g. `annealing_time` or `h[3].value`.
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        FieldError { field: field.into(), description: description.into() }
+    }
+}
+
+/// A validated sampling job: every value in range, every qubit and coupler active.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleJob {
+    pub request_id: String,
+    /// The problem as submitted (before auto-scaling and noise).
+    pub problem: IsingProblem,
+    pub num_reads: u32,
+    /// µs.
+    pub annealing_time: f64,
+    pub auto_scale: bool,
+    pub answer_mode: AnswerMode,
+    /// µs.
+    pub programming_thermalization: u32,
+    /// µs.
+    pub readout_thermalization: u32,
+    pub label: String,
+    pub seed: Option<u64>,
+}
+
+fn describe(value: f64) -> String {
+    if value.is_nan() { "NaN".into() } else { format!("{value}") }
+}
+
+/// Checks a finite value against a range; `scaled` relaxes the range check (auto_scale).
+fn check_bias(
+    field: impl Fn() -> String,
+    value: f64,
+    range: crate::properties::Range<f64>,
+    what: &str,
+    auto_scale: bool,
+) -> Result<(), FieldError> {
+    if !value.is_finite() {
+        return Err(FieldError::new(
+            field(),
+            format!("{} is not a finite number; {what} must lie in {range}", describe(value)),
+        ));
+    }
+    if !auto_scale && !range.contains(value) {
+        return Err(FieldError::new(
+            field(),
+            format!("{value} is outside the allowed {what} range {range} (auto_scale is off)"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_range<T>(field: &str, value: T, range: crate::properties::Range<T>, unit: &str) -> Result<(), FieldError>
+where
+    T: PartialOrd + Copy + fmt::Display,
+{
+    if range.contains(value) {
+        Ok(())
+    } else {
+        Err(FieldError::new(field, format!("{value}{unit} is outside the allowed range {range}{unit}")))
+    }
+}
+
+fn check_text(field: &str, text: &str, required: bool) -> Result<(), FieldError> {
+    if required && text.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if text.len() > MAX_ID_LEN {
+        return Err(FieldError::new(
+            field,
+            format!("is {} bytes long; at most {MAX_ID_LEN} are allowed", text.len()),
+        ));
+    }
+    Ok(())
+}
+
+fn answer_mode(raw: i32) -> Result<AnswerMode, FieldError> {
+    match pb::AnswerMode::try_from(raw) {
+        Ok(pb::AnswerMode::Unspecified | pb::AnswerMode::Histogram) => Ok(AnswerMode::Histogram),
+        Ok(pb::AnswerMode::Raw) => Ok(AnswerMode::Raw),
+        Err(_) => Err(FieldError::new(
+            "answer_mode",
+            format!(
+                "unknown answer mode {raw}; allowed are 0 (unspecified = histogram), 1 (raw), 2 (histogram)"
+            ),
+        )),
+    }
+}
+
+/// Validates a request against the solver. Checks, in order: ids, answer mode, num_reads,
+/// annealing_time, thermalizations, run duration, then every h and J entry.
+pub fn validate_request(
+    request: &pb::SampleRequest,
+    props: &SolverProperties,
+) -> Result<SampleJob, FieldError> {
+    check_text("request_id", &request.request_id, true)?;
+    check_text("label", &request.label, false)?;
+    let answer_mode = answer_mode(request.answer_mode)?;
+    check_range("num_reads", request.num_reads, props.num_reads_range, "")?;
+
+    let annealing_time = request.annealing_time.unwrap_or(props.default_annealing_time);
+    if !annealing_time.is_finite() {
+        return Err(FieldError::new(
+            "annealing_time",
+            format!(
+                "{} is not a finite number; allowed range {} µs",
+                describe(annealing_time),
+                props.annealing_time_range
+            ),
+        ));
+    }
+    check_range("annealing_time", annealing_time, props.annealing_time_range, " µs")?;
+
+    let programming_thermalization = thermalization(
+        "programming_thermalization",
+        request.programming_thermalization,
+        props.default_programming_thermalization,
+        props.programming_thermalization_range,
+    )?;
+    let readout_thermalization = thermalization(
+        "readout_thermalization",
+        request.readout_thermalization,
+        props.default_readout_thermalization,
+        props.readout_thermalization_range,
+    )?;
+
+    let duration = (annealing_time
+        + f64::from(readout_thermalization)
+        + props.timing.readout_time_per_sample)
+        * f64::from(request.num_reads)
+        + f64::from(programming_thermalization);
+    let max_duration = props.problem_run_duration_range.max as f64;
+    if duration > max_duration {
+        return Err(FieldError::new(
+            "num_reads",
+            format!(
+                "problem run duration (annealing_time + readout_thermalization + readout) × num_reads \
+                 + programming_thermalization = {duration:.0} µs exceeds the allowed maximum \
+                 {max_duration:.0} µs; lower num_reads or annealing_time"
+            ),
+        ));
+    }
+
+    let auto_scale = request.auto_scale.unwrap_or(true);
+    let graph = &props.graph;
+    let mut seen = HashSet::with_capacity(request.h.len());
+    let mut h = Vec::with_capacity(request.h.len());
+    for (i, entry) in request.h.iter().enumerate() {
+        if !graph.is_active(entry.qubit) {
+            return Err(FieldError::new(
+                format!("h[{i}].qubit"),
+                format!(
+                    "qubit {} is not an active qubit of this solver (labels 0..{}, see GetProperties.qubits)",
+                    entry.qubit,
+                    graph.num_qubits()
+                ),
+            ));
+        }
+        if !seen.insert(entry.qubit) {
+            return Err(FieldError::new(
+                format!("h[{i}].qubit"),
+                format!("qubit {} appears more than once in h", entry.qubit),
+            ));
+        }
+        check_bias(|| format!("h[{i}].value"), entry.value, props.h_range, "h", auto_scale)?;
+        h.push((entry.qubit, entry.value));
+    }
+
+    let mut seen = HashSet::with_capacity(request.j.len());
+    let mut j = Vec::with_capacity(request.j.len());
+    for (i, entry) in request.j.iter().enumerate() {
+        let (u, v) = (entry.u.min(entry.v), entry.u.max(entry.v));
+        if !graph.has_coupler(u, v) {
+            let why = if !graph.is_active(u) || !graph.is_active(v) {
+                "joins a qubit that is not active"
+            } else {
+                "is not an active coupler"
+            };
+            return Err(FieldError::new(
+                format!("j[{i}]"),
+                format!(
+                    "coupler ({}, {}) {why} of this solver (see GetProperties.couplers)",
+                    entry.u, entry.v
+                ),
+            ));
+        }
+        if !seen.insert((u, v)) {
+            return Err(FieldError::new(
+                format!("j[{i}]"),
+                format!("coupler ({}, {}) appears more than once in j", entry.u, entry.v),
+            ));
+        }
+        check_bias(|| format!("j[{i}].value"), entry.value, props.j_range, "J", auto_scale)?;
+        j.push((u, v, entry.value));
+    }
+
+    Ok(SampleJob {
+        request_id: request.request_id.clone(),
+        problem: IsingProblem::from_labels(&h, &j),
+        num_reads: request.num_reads,
+        annealing_time,
+        auto_scale,
+        answer_mode,
+        programming_thermalization,
+        readout_thermalization,
+        label: request.label.clone(),
+        seed: request.seed,
+    })
+}
+
+fn thermalization(
+    field: &str,
+    value: Option<i64>,
+    default: u32,
+    range: crate::properties::Range<u32>,
+) -> Result<u32, FieldError> {
+    let Some(value) = value else { return Ok(default) };
+    let wide = crate::properties::Range::new(i64::from(range.min), i64::from(range.max));
+    check_range(field, value, wide, " µs")?;
+    Ok(value as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::Chimera;
+
+    fn props() -> SolverProperties {
+        SolverProperties::dw_2000q("DW_2000Q_5", Chimera::dw_2000q_5())
+    }
+
+    fn request() -> pb::SampleRequest {
+        pb::SampleRequest {
+            request_id: "r1".into(),
+            h: vec![pb::LinearBias { qubit: 0, value: 0.5 }],
+            j: vec![pb::QuadraticBias { u: 0, v: 4, value: -1.0 }],
+            num_reads: 10,
+            annealing_time: Some(5.0),
+            ..Default::default()
+        }
+    }
+
+    fn error_of(r: pb::SampleRequest) -> FieldError {
+        validate_request(&r, &props()).unwrap_err()
+    }
+
+    #[test]
+    fn a_good_request_becomes_a_job_with_sapi_defaults() {
+        let mut r = request();
+        r.annealing_time = None;
+        let job = validate_request(&r, &props()).unwrap();
+        assert_eq!(job.annealing_time, 20.0);
+        assert!(job.auto_scale);
+        assert_eq!(job.answer_mode, AnswerMode::Histogram);
+        assert_eq!(job.programming_thermalization, 1000);
+        assert_eq!(job.readout_thermalization, 0);
+        assert_eq!(job.problem.active, vec![0, 4]);
+    }
+
+    #[test]
+    fn reversed_coupler_orientation_is_accepted() {
+        let mut r = request();
+        r.j[0] = pb::QuadraticBias { u: 4, v: 0, value: 0.3 };
+        assert_eq!(validate_request(&r, &props()).unwrap().problem.quadratic, vec![(0, 1, 0.3)]);
+    }
+
+    #[test]
+    fn out_of_range_values_pass_under_auto_scale_but_not_without() {
+        let mut r = request();
+        r.h[0].value = 3.0;
+        assert!(validate_request(&r, &props()).is_ok());
+        r.auto_scale = Some(false);
+        let e = error_of(r);
+        assert_eq!(e.field, "h[0].value");
+        assert!(e.description.contains("[-2, 2]"), "{e}");
+    }
+
+    #[test]
+    fn run_duration_is_checked_with_readout_time() {
+        // (2000 + 0 + 198.4) × 455 + 1000 = 1,001,272 µs > 1,000,000 µs.
+        let mut r = request();
+        r.annealing_time = Some(2000.0);
+        r.num_reads = 455;
+        let e = error_of(r.clone());
+        assert!(e.description.contains("exceeds"), "{e}");
+        r.num_reads = 454;
+        assert!(validate_request(&r, &props()).is_ok());
+    }
+
+    #[test]
+    fn empty_request_id_is_rejected() {
+        let mut r = request();
+        r.request_id.clear();
+        assert_eq!(error_of(r).field, "request_id");
+    }
+}
