@@ -1,0 +1,396 @@
+//! The emulated QPU: a D-Wave 2000Q's working graph and ranges, a hidden effective inverse
+//! temperature, integrated control errors (ICE) drawn fresh at every programming, anneal time
+//! turned into Monte Carlo work, and SAPI's QPU timing model.
+//!
+//! A job goes: auto-scale (as SAPI) → add ICE noise → compile → simulated annealing whose
+//! final β is the device's secret β_eff (jittered per programming) → energies of the problem
+//! *as submitted* → raw rows or a histogram.
+
+use std::sync::atomic::AtomicBool;
+
+use qahm_common::convert::Timing;
+use qahm_common::problem::IsingProblem;
+use qahm_common::properties::{Range, SolverProperties};
+use qahm_common::sampleset::{AnswerMode, SampleSet};
+use qahm_common::topology::{Chimera, WorkingGraph};
+use qahm_common::validation::SampleJob;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Normal};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::sampler::{self, Cancelled, CompiledProblem};
+
+/// How the emulated device behaves. Defaults model a real DW_2000Q_5.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeviceConfig {
+    /// Solver name reported by GetProperties.
+    pub name: String,
+    /// Use the full-yield C16 chip (2048 qubits, 6016 couplers) instead of DW_2000Q_5's.
+    pub full_yield: bool,
+    /// Seeds the hidden β_eff; a random seed when absent.
+    pub device_seed: Option<u64>,
+    /// β_eff is drawn uniformly from this range at start-up (problem units; the real 2000Q's
+    /// T_eff ≈ 0.086 is β ≈ 11.6).
+    pub beta_min: f64,
+    pub beta_max: f64,
+    /// Relative jitter of β at each programming: β·(1 + U(−x, x)).
+    pub beta_jitter: f64,
+    /// ICE: Gaussian error on each programmed h and J (D-Wave 2X published figures).
+    pub sigma_h: f64,
+    pub sigma_j: f64,
+    /// Monte Carlo sweeps per µs of annealing time.
+    pub sweeps_per_us: f64,
+    /// Fraction of the sweeps spent cooling (geometrically) to β_eff; the rest hold at β_eff.
+    pub ramp_fraction: f64,
+    /// The anneal starts at β_eff × this.
+    pub beta_start_fraction: f64,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        DeviceConfig {
+            name: "DW_2000Q_5".into(),
+            full_yield: false,
+            device_seed: None,
+            beta_min: 8.0,
+            beta_max: 16.0,
+            beta_jitter: 0.03,
+            sigma_h: 0.025,
+            sigma_j: 0.015,
+            sweeps_per_us: 1.0,
+            ramp_fraction: 0.5,
+            beta_start_fraction: 0.05,
+        }
+    }
+}
+
+/// A device configuration that cannot work.
+#[derive(Debug, Error, PartialEq)]
+#[error("device config {field}: {description}")]
+pub struct ConfigError {
+    pub field: &'static str,
+    pub description: String,
+}
+
+impl DeviceConfig {
+    /// Checks every value once, before a device is built from it.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |field, description: String| Err(ConfigError { field, description });
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        if !positive(self.beta_min) || !positive(self.beta_max) || self.beta_min > self.beta_max {
+            return err(
+                "beta_min/beta_max",
+                format!("need 0 < beta_min <= beta_max, got [{}, {}]", self.beta_min, self.beta_max),
+            );
+        }
+        if !(0.0..0.5).contains(&self.beta_jitter) {
+            return err("beta_jitter", format!("{} is outside [0, 0.5)", self.beta_jitter));
+        }
+        for (field, v) in [("sigma_h", self.sigma_h), ("sigma_j", self.sigma_j)] {
+            if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
+                return err(field, format!("{v} is outside [0, 1]"));
+            }
+        }
+        if !(positive(self.sweeps_per_us) && self.sweeps_per_us <= 1000.0) {
+            return err("sweeps_per_us", format!("{} is outside (0, 1000]", self.sweeps_per_us));
+        }
+        if !(self.ramp_fraction > 0.0 && self.ramp_fraction <= 1.0) {
+            return err("ramp_fraction", format!("{} is outside (0, 1]", self.ramp_fraction));
+        }
+        if !(self.beta_start_fraction > 0.0 && self.beta_start_fraction <= 1.0) {
+            return err(
+                "beta_start_fraction",
+                format!("{} is outside (0, 1]", self.beta_start_fraction),
+            );
+        }
+        if self.name.is_empty() {
+            return err("name", "must not be empty".into());
+        }
+        Ok(())
+    }
+}
+
+/// The emulated QPU. Cheap to share (`Arc`); sampling takes `&self`.
+#[derive(Debug)]
+pub struct Device {
+    config: DeviceConfig,
+    properties: SolverProperties,
+    beta_eff: f64,
+    /// Mixed into every job's seed so that two devices differ on the same request.
+    device_seed: u64,
+}
+
+/// A job's answer with its modelled QPU timing (server wall time left at 0 for the caller).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answer {
+    pub set: SampleSet,
+    pub timing: Timing,
+}
+
+impl Device {
+    pub fn new(config: DeviceConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let graph: WorkingGraph = if config.full_yield {
+            Chimera::C16.working_graph(&[], &[])
+        } else {
+            Chimera::dw_2000q_5()
+        };
+        let properties = SolverProperties::dw_2000q(&config.name, graph);
+        let device_seed = config.device_seed.unwrap_or_else(rand::random);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(device_seed);
+        let beta_eff = if config.beta_min == config.beta_max {
+            config.beta_min
+        } else {
+            rng.random_range(config.beta_min..config.beta_max)
+        };
+        Ok(Device { config, properties, beta_eff, device_seed })
+    }
+
+    pub fn properties(&self) -> &SolverProperties {
+        &self.properties
+    }
+
+    /// The hidden effective inverse temperature. Library callers (tests, benchmarks) may read
+    /// it; the service never sends or logs it.
+    pub fn effective_beta(&self) -> f64 {
+        self.beta_eff
+    }
+
+    pub fn config(&self) -> &DeviceConfig {
+        &self.config
+    }
+
+    /// Monte Carlo sweeps for an anneal of `annealing_time` µs.
+    pub fn sweeps_for(&self, annealing_time: f64) -> usize {
+        ((annealing_time * self.config.sweeps_per_us).round() as usize).max(1)
+    }
+
+    /// The β of each sweep: a geometric ramp to `beta_final`, then a hold.
+    pub fn schedule(&self, annealing_time: f64, beta_final: f64) -> Vec<f64> {
+        let sweeps = self.sweeps_for(annealing_time);
+        let ramp = ((sweeps as f64 * self.config.ramp_fraction).ceil() as usize).clamp(1, sweeps);
+        let mut betas = sampler::geometric_betas(
+            beta_final * self.config.beta_start_fraction,
+            beta_final,
+            ramp,
+        );
+        betas.resize(sweeps, beta_final);
+        betas
+    }
+
+    /// SAPI's QPU timing for a job (µs); `server_wall_time` is left at 0.
+    pub fn timing(&self, job: &SampleJob) -> Timing {
+        let t = &self.properties.timing;
+        let programming =
+            t.typical_programming_time + f64::from(job.programming_thermalization);
+        let delay = t.qpu_delay_time_per_sample + f64::from(job.readout_thermalization);
+        let sampling = f64::from(job.num_reads)
+            * (job.annealing_time + t.readout_time_per_sample + delay);
+        Timing {
+            qpu_programming_time: programming,
+            qpu_anneal_time_per_sample: job.annealing_time,
+            qpu_readout_time_per_sample: t.readout_time_per_sample,
+            qpu_delay_time_per_sample: delay,
+            qpu_sampling_time: sampling,
+            qpu_access_time: programming + sampling,
+            server_wall_time: 0.0,
+        }
+    }
+
+    /// The problem as the chip realises it: auto-scaled (if asked) and with fresh ICE noise.
+    fn programmed(&self, problem: &IsingProblem, auto_scale: bool, rng: &mut impl Rng) -> IsingProblem {
+        let factor = if auto_scale {
+            auto_scale_factor(problem, self.properties.h_range, self.properties.j_range)
+        } else {
+            1.0
+        };
+        let mut programmed = if factor > 0.0 { problem.scaled(1.0 / factor) } else { problem.clone() };
+        add_gaussian(programmed.linear.iter_mut(), self.config.sigma_h, rng);
+        add_gaussian(programmed.quadratic.iter_mut().map(|(_, _, j)| j), self.config.sigma_j, rng);
+        programmed
+    }
+
+    /// Runs one validated job. Deterministic when the job carries a seed.
+    pub fn sample(&self, job: &SampleJob, cancel: &AtomicBool) -> Result<Answer, Cancelled> {
+        let job_seed = job.seed.unwrap_or_else(rand::random);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(job_seed ^ self.device_seed.rotate_left(17));
+        let jitter = self.config.beta_jitter;
+        let beta = if jitter > 0.0 {
+            self.beta_eff * (1.0 + rng.random_range(-jitter..=jitter))
+        } else {
+            self.beta_eff
+        };
+        let programmed = self.programmed(&job.problem, job.auto_scale, &mut rng);
+        let compiled = CompiledProblem::new(
+            programmed.num_variables(),
+            &programmed.linear,
+            &programmed.quadratic,
+        );
+        let betas = self.schedule(job.annealing_time, beta);
+        let reads = job.num_reads as usize;
+        let spins = sampler::simulated_annealing(&compiled, &betas, reads, rng.random(), cancel)?;
+        let n = job.problem.num_variables();
+        let energies: Vec<f64> = if n == 0 {
+            vec![0.0; reads]
+        } else {
+            spins.chunks_exact(n).map(|row| job.problem.energy(row)).collect()
+        };
+        let active = job.problem.active.clone();
+        let set = match job.answer_mode {
+            AnswerMode::Raw => SampleSet::raw(active, &spins, energies),
+            AnswerMode::Histogram => SampleSet::histogram(active, &spins, &energies),
+        };
+        Ok(Answer { set, timing: self.timing(job) })
+    }
+}
+
+fn add_gaussian<'a>(values: impl Iterator<Item = &'a mut f64>, sigma: f64, rng: &mut impl Rng) {
+    if sigma <= 0.0 {
+        return;
+    }
+    let normal = Normal::new(0.0, sigma).expect("sigma was validated finite and positive");
+    for v in values {
+        *v += normal.sample(rng);
+    }
+}
+
+/// SAPI's auto-scale factor: the largest of max(h)/max(h_range), min(h)/min(h_range),
+/// max(J)/max(j_range), min(J)/min(j_range), each clipped at 0. Dividing by it fits the
+/// problem to the ranges (and stretches a small problem to use them fully).
+pub fn auto_scale_factor(problem: &IsingProblem, h_range: Range<f64>, j_range: Range<f64>) -> f64 {
+    let ratio = |v: f64, limit: f64| if limit != 0.0 { (v / limit).max(0.0) } else { 0.0 };
+    let mut factor = 0.0f64;
+    for &h in &problem.linear {
+        factor = factor.max(ratio(h, h_range.max)).max(ratio(h, h_range.min));
+    }
+    for &(_, _, j) in &problem.quadratic {
+        factor = factor.max(ratio(j, j_range.max)).max(ratio(j, j_range.min));
+    }
+    factor
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qahm_common::sampleset::AnswerMode;
+
+    fn quiet_device(seed: u64) -> Device {
+        Device::new(DeviceConfig {
+            device_seed: Some(seed),
+            sigma_h: 0.0,
+            sigma_j: 0.0,
+            beta_jitter: 0.0,
+            ..DeviceConfig::default()
+        })
+        .unwrap()
+    }
+
+    fn job(problem: IsingProblem, reads: u32, anneal: f64, seed: Option<u64>) -> SampleJob {
+        SampleJob {
+            request_id: "t".into(),
+            problem,
+            num_reads: reads,
+            annealing_time: anneal,
+            auto_scale: false,
+            answer_mode: AnswerMode::Raw,
+            programming_thermalization: 1000,
+            readout_thermalization: 0,
+            label: String::new(),
+            seed,
+        }
+    }
+
+    #[test]
+    fn beta_is_drawn_from_the_configured_range_by_the_device_seed() {
+        let a = quiet_device(1);
+        let b = quiet_device(1);
+        let c = quiet_device(2);
+        assert_eq!(a.effective_beta(), b.effective_beta());
+        assert_ne!(a.effective_beta(), c.effective_beta());
+        for seed in 0..50 {
+            assert!((8.0..16.0).contains(&quiet_device(seed).effective_beta()));
+        }
+    }
+
+    #[test]
+    fn timing_follows_the_2000q6_model() {
+        let d = quiet_device(0);
+        let t = d.timing(&job(IsingProblem::default(), 1000, 5.0, None));
+        assert!((t.qpu_programming_time - 11_536.81).abs() < 1e-9);
+        assert!((t.qpu_sampling_time - 1000.0 * (5.0 + 198.4 + 20.54)).abs() < 1e-6);
+        assert!((t.qpu_access_time - (t.qpu_programming_time + t.qpu_sampling_time)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn schedule_ramps_then_holds_at_the_final_beta() {
+        let d = quiet_device(0);
+        let betas = d.schedule(20.0, 10.0);
+        assert_eq!(betas.len(), 20);
+        assert!((betas[0] - 0.5).abs() < 1e-12);
+        assert!(betas.windows(2).all(|w| w[0] <= w[1]));
+        assert!(betas[9..].iter().all(|&b| (b - 10.0).abs() < 1e-12));
+        assert_eq!(d.schedule(5.0, 10.0).len(), 5);
+    }
+
+    #[test]
+    fn auto_scale_uses_the_sapi_factor() {
+        let p = IsingProblem::from_labels(&[(0, 4.0), (1, -1.0)], &[(0, 1, -3.0)]);
+        let f = auto_scale_factor(&p, Range::new(-2.0, 2.0), Range::new(-1.0, 1.0));
+        assert_eq!(f, 3.0);
+    }
+
+    #[test]
+    fn seeded_jobs_reproduce_noise_included_and_different_seeds_differ() {
+        let noisy = Device::new(DeviceConfig { device_seed: Some(3), ..Default::default() }).unwrap();
+        let problem = IsingProblem::from_labels(&[(0, 0.1), (4, -0.1)], &[(0, 4, 0.05)]);
+        let cancel = AtomicBool::new(false);
+        let a = noisy.sample(&job(problem.clone(), 200, 5.0, Some(9)), &cancel).unwrap();
+        let b = noisy.sample(&job(problem.clone(), 200, 5.0, Some(9)), &cancel).unwrap();
+        let c = noisy.sample(&job(problem, 200, 5.0, Some(10)), &cancel).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a.set.solutions, c.set.solutions);
+    }
+
+    /// Magnetisation of a free qubit (h = 0) in each of `requests` unseeded requests.
+    fn free_qubit_magnetisations(device: &Device, requests: usize) -> Vec<f64> {
+        let problem = IsingProblem::from_labels(&[(0, 0.0)], &[]);
+        let cancel = AtomicBool::new(false);
+        (0..requests)
+            .map(|_| {
+                let answer = device.sample(&job(problem.clone(), 1000, 20.0, None), &cancel).unwrap();
+                (0..1000).map(|r| f64::from(answer.set.row(r)[0])).sum::<f64>() / 1000.0
+            })
+            .collect()
+    }
+
+    fn std_dev(xs: &[f64]) -> f64 {
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt()
+    }
+
+    #[test]
+    fn ice_noise_makes_repeated_identical_requests_differ_in_distribution() {
+        // Without noise a free qubit is a fair coin: the mean of 1000 reads has sd 1/sqrt(1000)
+        // ≈ 0.032. With σ_h = 0.025 at β ∈ [8, 16] each programming tilts it by
+        // tanh(β·δh) with β·δh ~ N(0, 0.2–0.4), an sd of about 0.2–0.4 across requests.
+        // The thresholds sit ≥ 2× away from both, for 30 requests.
+        let quiet = quiet_device(5);
+        let noisy = Device::new(DeviceConfig { device_seed: Some(5), ..Default::default() }).unwrap();
+        let quiet_sd = std_dev(&free_qubit_magnetisations(&quiet, 30));
+        let noisy_sd = std_dev(&free_qubit_magnetisations(&noisy, 30));
+        assert!(quiet_sd < 0.06, "noise-free spread {quiet_sd}");
+        assert!(noisy_sd > 0.12, "ICE spread {noisy_sd}");
+    }
+
+    #[test]
+    fn bad_configs_name_their_field() {
+        let e = Device::new(DeviceConfig { sweeps_per_us: 0.0, ..Default::default() }).unwrap_err();
+        assert_eq!(e.field, "sweeps_per_us");
+        let e = Device::new(DeviceConfig { beta_min: 5.0, beta_max: 1.0, ..Default::default() })
+            .unwrap_err();
+        assert_eq!(e.field, "beta_min/beta_max");
+    }
+}
