@@ -8,7 +8,6 @@ use annealer_svc::service::ServiceLimits;
 use annealer_svc::{Device, DeviceConfig, ServerConfig};
 use qahm_common::convert::{Answer, AnswerAssembler, AnswerError};
 use qahm_common::problem::IsingProblem;
-use qahm_common::topology::Chimera;
 use qahm_proto::pb::{self, annealer_client::AnnealerClient};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
