@@ -1,0 +1,437 @@
+//! Priors over the deepest hidden layer u2: one trait, the annealer-backed quantum prior of the
+//! paper (Sec. IV, Eqs. 19–21, gray-box updates Eqs. 8–9) and a classical factorized baseline.
+//!
+//! The quantum prior programs the annealer with trainable h on every embedded qubit and J on
+//! every coupler the embedding uses (inside and between chains), in D-Wave's convention
+//! E(s) = Σ h s + Σ J s s, P ∝ exp(−β E). Its gradient is a moment difference,
+//! ∂ log L / ∂θ = −β (⟨φ⟩_data − ⟨φ⟩_annealer), with β unknown and absorbed into the learning
+//! rate: data-side statistics come from recognition samples of u2 replicated into chains (the
+//! map f, Eq. 20), annealer statistics from the raw physical samples. Logical samples for the
+//! generator come from the majority vote g (Eq. 21).
+
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+use qahm_common::convert::SampleSpec;
+use qahm_common::properties::{Range, SolverProperties};
+use qahm_common::sampleset::AnswerMode;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::annealer::{Annealer, AnnealerError};
+use crate::embedding::Embedding;
+
+/// Why the prior could not sample.
+#[derive(Debug, Error)]
+pub enum PriorError {
+    #[error(transparent)]
+    Annealer(#[from] AnnealerError),
+    #[error("annealer answer does not cover the embedded qubits: {0}")]
+    Answer(String),
+}
+
+/// Samples of the logical units and what they cost.
+#[derive(Clone, Debug)]
+pub struct PriorSamples {
+    /// ±1, `[num_samples, num_units]`.
+    pub units: Array2<f32>,
+    /// Wall time of the annealer call, µs (0 for classical priors).
+    pub annealer_wall_us: f64,
+    /// Modelled QPU access time, µs (0 for classical priors).
+    pub qpu_access_us: f64,
+}
+
+/// How far the prior's statistics are from the data's after an update.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MomentGap {
+    /// Mean |⟨s⟩_data − ⟨s⟩_model| over the linear parameters.
+    pub linear: f64,
+    /// Mean |⟨ss⟩_data − ⟨ss⟩_model| over the coupling parameters (0 for factorized priors).
+    pub quadratic: f64,
+}
+
+impl MomentGap {
+    /// One number for logs and tests: the mean over all parameters' moment gaps.
+    pub fn mean(&self) -> f64 {
+        (self.linear + self.quadratic) / 2.0
+    }
+}
+
+/// A trainable prior over the deepest hidden layer.
+pub trait Prior {
+    fn num_units(&self) -> usize;
+    /// Draws `n` samples. `iteration` makes seeded requests reproducible.
+    fn sample(&mut self, n: usize, iteration: u64) -> Result<PriorSamples, PriorError>;
+    /// One gradient step towards the data-side samples `data` (`[batch, num_units]`, ±1),
+    /// against the statistics of the latest [`Prior::sample`] call.
+    fn update(&mut self, data: ArrayView2<f32>, lr: f32) -> MomentGap;
+    /// The parameters, for checkpoints.
+    fn state(&self) -> PriorState;
+}
+
+/// Serialisable parameters of any prior.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PriorState {
+    Quantum(QuantumParams),
+    Factorized(FactorizedParams),
+}
+
+/// The quantum prior's trainable Hamiltonian on the annealer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuantumParams {
+    pub embedding: Embedding,
+    /// Embedded qubit labels, ascending.
+    pub qubits: Vec<u32>,
+    /// Logical unit of each qubit in `qubits`.
+    pub unit_of: Vec<u32>,
+    /// h per qubit in `qubits`.
+    pub h: Vec<f64>,
+    /// Couplers as positions in `qubits` (a < b), and their J.
+    pub couplers: Vec<(u32, u32)>,
+    pub j: Vec<f64>,
+    /// Seed of the annealer requests and of majority-vote tie breaks.
+    pub seed: u64,
+}
+
+/// Annealer settings of the quantum prior.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnnealSettings {
+    /// µs.
+    pub annealing_time: f64,
+    /// Seed annealer requests (the emulator honours it; real hardware may ignore it).
+    pub seeded_requests: bool,
+    /// Initial J of couplers inside a chain (ferromagnetic: negative).
+    pub chain_strength: f64,
+}
+
+impl Default for AnnealSettings {
+    fn default() -> Self {
+        AnnealSettings { annealing_time: 5.0, seeded_requests: true, chain_strength: -1.0 }
+    }
+}
+
+impl QuantumParams {
+    /// Fresh parameters: h = 0, J = 0 between chains, `chain_strength` inside chains.
+    pub fn new(embedding: Embedding, props: &SolverProperties, chain_strength: f64, seed: u64) -> Self {
+        let mut pairs: Vec<(u32, u32)> = embedding
+            .chains
+            .iter()
+            .enumerate()
+            .flat_map(|(unit, chain)| chain.iter().map(move |&q| (q, unit as u32)))
+            .collect();
+        pairs.sort_unstable();
+        let qubits: Vec<u32> = pairs.iter().map(|&(q, _)| q).collect();
+        let unit_of: Vec<u32> = pairs.iter().map(|&(_, u)| u).collect();
+        let used = embedding.couplers(&props.graph);
+        let position = |q: u32| qubits.binary_search(&q).expect("coupler joins embedded qubits") as u32;
+        let mut couplers = Vec::new();
+        let mut j = Vec::new();
+        for chain in &used.intra {
+            for &(u, v) in chain {
+                couplers.push((position(u), position(v)));
+                j.push(chain_strength.clamp(props.j_range.min, props.j_range.max));
+            }
+        }
+        for pair in &used.inter {
+            for &(u, v) in &pair.couplers {
+                couplers.push((position(u), position(v)));
+                j.push(0.0);
+            }
+        }
+        let h = vec![0.0; qubits.len()];
+        QuantumParams { embedding, qubits, unit_of, h, couplers, j, seed }
+    }
+}
+
+/// The annealer-backed prior.
+pub struct QuantumPrior {
+    params: QuantumParams,
+    settings: AnnealSettings,
+    h_range: Range<f64>,
+    j_range: Range<f64>,
+    annealer: Box<dyn Annealer + Send>,
+    /// ⟨s_q⟩ and ⟨s_a s_b⟩ of the latest annealer answer.
+    model_linear: Vec<f64>,
+    model_quadratic: Vec<f64>,
+}
+
+impl QuantumPrior {
+    pub fn new(
+        params: QuantumParams,
+        settings: AnnealSettings,
+        props: &SolverProperties,
+        annealer: Box<dyn Annealer + Send>,
+    ) -> Self {
+        QuantumPrior {
+            model_linear: vec![0.0; params.h.len()],
+            model_quadratic: vec![0.0; params.j.len()],
+            params,
+            settings,
+            h_range: props.h_range,
+            j_range: props.j_range,
+            annealer,
+        }
+    }
+
+    pub fn params(&self) -> &QuantumParams {
+        &self.params
+    }
+
+    pub fn annealer_description(&self) -> String {
+        self.annealer.describe()
+    }
+
+    fn request(&self, n: usize, iteration: u64) -> SampleSpec {
+        let p = &self.params;
+        SampleSpec {
+            request_id: format!("it{iteration}"),
+            h: p.qubits.iter().zip(&p.h).map(|(&q, &h)| (q, h)).collect(),
+            j: p
+                .couplers
+                .iter()
+                .zip(&p.j)
+                .map(|(&(a, b), &j)| (p.qubits[a as usize], p.qubits[b as usize], j))
+                .collect(),
+            num_reads: n as u32,
+            annealing_time: Some(self.settings.annealing_time),
+            auto_scale: Some(false),
+            answer_mode: AnswerMode::Raw,
+            seed: self.settings.seeded_requests.then(|| mix(p.seed, iteration)),
+            label: "qahm prior".into(),
+        }
+    }
+}
+
+/// SplitMix64-style mixing of a seed with a counter: independent streams per iteration.
+pub fn mix(seed: u64, counter: u64) -> u64 {
+    let mut z = seed ^ counter.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Majority vote g (Eq. 21): each unit takes the sign of its chain's sum; ties by a coin from
+/// `rng`. `physical` is `[reads, qubits]` ±1, `unit_of[q]` the unit of qubit column q.
+pub fn majority_vote(
+    physical: ArrayView2<f32>,
+    unit_of: &[u32],
+    num_units: usize,
+    rng: &mut impl Rng,
+) -> Array2<f32> {
+    let mut units = Array2::zeros((physical.nrows(), num_units));
+    let mut sums = vec![0.0f32; num_units];
+    for (row, mut out) in physical.outer_iter().zip(units.outer_iter_mut()) {
+        sums.iter_mut().for_each(|s| *s = 0.0);
+        for (&s, &u) in row.iter().zip(unit_of) {
+            sums[u as usize] += s;
+        }
+        for (o, &s) in out.iter_mut().zip(&sums) {
+            *o = if s > 0.0 {
+                1.0
+            } else if s < 0.0 {
+                -1.0
+            } else if rng.random::<bool>() {
+                1.0
+            } else {
+                -1.0
+            };
+        }
+    }
+    units
+}
+
+/// Replica map f (Eq. 20): each qubit takes its unit's value. `[batch, units]` → `[batch, qubits]`.
+pub fn replicate(units: ArrayView2<f32>, unit_of: &[u32]) -> Array2<f32> {
+    let columns: Vec<usize> = unit_of.iter().map(|&u| u as usize).collect();
+    units.select(Axis(1), &columns)
+}
+
+/// Mean of each column and of the products of coupled columns.
+fn moments(spins: ArrayView2<f32>, couplers: &[(u32, u32)]) -> (Vec<f64>, Vec<f64>) {
+    let n = spins.nrows().max(1) as f64;
+    let linear = spins.mean_axis(Axis(0)).map(|m| m.iter().map(|&x| f64::from(x)).collect());
+    let columns = spins.t().as_standard_layout().to_owned();
+    let quadratic = couplers
+        .iter()
+        .map(|&(a, b)| {
+            let (x, y) = (columns.row(a as usize), columns.row(b as usize));
+            f64::from(x.dot(&y)) / n
+        })
+        .collect();
+    (linear.unwrap_or_default(), quadratic)
+}
+
+fn mean_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    if a.is_empty() {
+        return 0.0;
+    }
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len() as f64
+}
+
+impl Prior for QuantumPrior {
+    fn num_units(&self) -> usize {
+        self.params.embedding.chains.len()
+    }
+
+    fn sample(&mut self, n: usize, iteration: u64) -> Result<PriorSamples, PriorError> {
+        let spec = self.request(n, iteration);
+        let answer = self.annealer.sample(&spec)?;
+        let set = &answer.set;
+        if set.active_variables != self.params.qubits {
+            return Err(PriorError::Answer(format!(
+                "{} active variables, expected {}",
+                set.active_variables.len(),
+                self.params.qubits.len()
+            )));
+        }
+        let nq = self.params.qubits.len();
+        let rows = set.num_rows();
+        let mut physical = Array2::<f32>::zeros((rows, nq));
+        let mut row_spins = Vec::with_capacity(nq);
+        for (r, mut out) in physical.outer_iter_mut().enumerate() {
+            qahm_common::sampleset::unpack_row(set.packed_row(r), nq, &mut row_spins);
+            out.iter_mut().zip(&row_spins).for_each(|(o, &s)| *o = f32::from(s));
+        }
+        let (linear, quadratic) = moments(physical.view(), &self.params.couplers);
+        self.model_linear = linear;
+        self.model_quadratic = quadratic;
+        let mut ties = Xoshiro256PlusPlus::seed_from_u64(mix(self.params.seed ^ 0x7E5, iteration));
+        let units = majority_vote(physical.view(), &self.params.unit_of, self.num_units(), &mut ties);
+        Ok(PriorSamples {
+            units,
+            annealer_wall_us: answer.timing.server_wall_time,
+            qpu_access_us: answer.timing.qpu_access_time,
+        })
+    }
+
+    fn update(&mut self, data: ArrayView2<f32>, lr: f32) -> MomentGap {
+        let replicated = replicate(data, &self.params.unit_of);
+        let (data_linear, data_quadratic) = moments(replicated.view(), &self.params.couplers);
+        let lr = f64::from(lr);
+        let (h_range, j_range) = (self.h_range, self.j_range);
+        for ((h, d), m) in self.params.h.iter_mut().zip(&data_linear).zip(&self.model_linear) {
+            *h = (*h - lr * (d - m)).clamp(h_range.min, h_range.max);
+        }
+        for ((j, d), m) in self.params.j.iter_mut().zip(&data_quadratic).zip(&self.model_quadratic)
+        {
+            *j = (*j - lr * (d - m)).clamp(j_range.min, j_range.max);
+        }
+        MomentGap {
+            linear: mean_abs_diff(&data_linear, &self.model_linear),
+            quadratic: mean_abs_diff(&data_quadratic, &self.model_quadratic),
+        }
+    }
+
+    fn state(&self) -> PriorState {
+        PriorState::Quantum(self.params.clone())
+    }
+}
+
+/// Parameters of the factorized baseline: independent ±1 units with P(+1) = (1 + tanh b)/2.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FactorizedParams {
+    pub bias: Vec<f32>,
+    pub seed: u64,
+}
+
+/// A classical baseline prior with independent units (no annealer).
+pub struct FactorizedPrior {
+    params: FactorizedParams,
+}
+
+impl FactorizedPrior {
+    pub fn new(params: FactorizedParams) -> Self {
+        FactorizedPrior { params }
+    }
+}
+
+impl Prior for FactorizedPrior {
+    fn num_units(&self) -> usize {
+        self.params.bias.len()
+    }
+
+    fn sample(&mut self, n: usize, iteration: u64) -> Result<PriorSamples, PriorError> {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(self.params.seed, iteration));
+        let means: Vec<f32> = self.params.bias.iter().map(|b| b.tanh()).collect();
+        let units = Array2::from_shape_fn((n, means.len()), |(_, i)| {
+            if rng.random::<f32>() < (1.0 + means[i]) / 2.0 { 1.0 } else { -1.0 }
+        });
+        Ok(PriorSamples { units, annealer_wall_us: 0.0, qpu_access_us: 0.0 })
+    }
+
+    fn update(&mut self, data: ArrayView2<f32>, lr: f32) -> MomentGap {
+        let data_mean: Array1<f32> =
+            data.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(self.params.bias.len()));
+        let mut gap = 0.0;
+        for (b, &d) in self.params.bias.iter_mut().zip(&data_mean) {
+            let diff = d - b.tanh();
+            gap += f64::from(diff.abs());
+            *b += lr * diff;
+        }
+        MomentGap { linear: gap / self.params.bias.len().max(1) as f64, quadratic: 0.0 }
+    }
+
+    fn state(&self) -> PriorState {
+        PriorState::Factorized(self.params.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn majority_vote_takes_the_chain_sign_and_breaks_ties_by_coin() {
+        let physical = array![[1.0, 1.0, -1.0, -1.0, 1.0], [-1.0, -1.0, 1.0, 1.0, -1.0]];
+        let unit_of = [0, 0, 0, 1, 1];
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+        let units = majority_vote(physical.view(), &unit_of, 2, &mut rng);
+        assert_eq!(units.column(0).to_vec(), vec![1.0, -1.0]);
+        // Unit 1 ties (one up, one down) in both rows: a coin each time, ±1 either way.
+        assert!(units.column(1).iter().all(|&x| x == 1.0 || x == -1.0));
+        let mut heads = 0;
+        for seed in 0..200 {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+            let u = majority_vote(physical.view(), &unit_of, 2, &mut rng);
+            heads += (u[[0, 1]] > 0.0) as i32;
+        }
+        // A fair coin over 200 seeds: 100 ± 3σ (σ ≈ 7).
+        assert!((79..=121).contains(&heads), "{heads}");
+    }
+
+    #[test]
+    fn replication_then_vote_is_the_identity() {
+        let units = array![[1.0, -1.0, 1.0], [-1.0, -1.0, 1.0]];
+        let unit_of = [0, 0, 1, 2, 2, 2];
+        let physical = replicate(units.view(), &unit_of);
+        assert_eq!(physical.row(0).to_vec(), vec![1.0, 1.0, -1.0, 1.0, 1.0, 1.0]);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+        assert_eq!(majority_vote(physical.view(), &unit_of, 3, &mut rng), units);
+    }
+
+    #[test]
+    fn moments_are_means_of_columns_and_coupled_products() {
+        let spins = array![[1.0, 1.0, -1.0], [1.0, -1.0, -1.0]];
+        let (linear, quadratic) = moments(spins.view(), &[(0, 1), (0, 2)]);
+        assert_eq!(linear, vec![1.0, 0.0, -1.0]);
+        assert_eq!(quadratic, vec![0.0, -1.0]);
+    }
+
+    #[test]
+    fn factorized_prior_learns_the_data_means() {
+        let mut prior = FactorizedPrior::new(FactorizedParams { bias: vec![0.0; 2], seed: 3 });
+        let data = array![[1.0, -1.0], [1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]];
+        for _ in 0..2000 {
+            prior.update(data.view(), 0.05);
+        }
+        let PriorState::Factorized(p) = prior.state() else { unreachable!() };
+        // Data means 0.5 and -0.5: tanh(b) converges to them (fixed point of the update).
+        assert!((p.bias[0].tanh() - 0.5).abs() < 1e-3);
+        assert!((p.bias[1].tanh() + 0.5).abs() < 1e-3);
+        let samples = prior.sample(20_000, 0).unwrap().units;
+        let mean = samples.mean_axis(Axis(0)).unwrap();
+        // 20k ±1 draws: standard error ≈ 0.007; allow 4σ.
+        assert!((mean[0] - 0.5).abs() < 0.03 && (mean[1] + 0.5).abs() < 0.03, "{mean}");
+    }
+}
