@@ -25,6 +25,9 @@ struct Args {
     cell_rows: u32,
     #[arg(long, default_value_t = 5)]
     repeats: usize,
+    /// Also write the figures as JSON here.
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
 }
 
 fn request(props: &pb::SolverProperties, args: &Args, id: usize) -> pb::SampleRequest {
@@ -71,8 +74,7 @@ async fn main() -> anyhow::Result<()> {
         let r = request(&props, &args, i);
         qubits = r.h.len();
         let started = Instant::now();
-        let mut inbound =
-            client.sample(tokio_stream::iter([r])).await?.into_inner();
+        let mut inbound = client.sample(tokio_stream::iter([r])).await?.into_inner();
         let mut assembler = AnswerAssembler::default();
         let answer = loop {
             let chunk = inbound.next().await.context("stream ended early")??;
@@ -100,6 +102,22 @@ async fn main() -> anyhow::Result<()> {
         modelled.as_secs_f64() * 1e3,
         median.as_secs_f64() / modelled.as_secs_f64(),
     );
+    if let Some(path) = &args.json {
+        let record = format!(
+            "{{\"reads\": {}, \"qubits\": {}, \"annealing_time_us\": {}, \"runs\": {}, \
+             \"median_ms\": {:.3}, \"best_ms\": {:.3}, \"modelled_qpu_access_ms\": {:.3}, \
+             \"median_over_modelled\": {:.4}}}\n",
+            args.reads,
+            qubits,
+            args.annealing_time,
+            walls.len(),
+            median.as_secs_f64() * 1e3,
+            best.as_secs_f64() * 1e3,
+            modelled.as_secs_f64() * 1e3,
+            median.as_secs_f64() / modelled.as_secs_f64()
+        );
+        std::fs::write(path, record)?;
+    }
     let _ = stop.send(());
     server.await??;
     Ok(())

@@ -83,7 +83,10 @@ impl DeviceConfig {
         if !positive(self.beta_min) || !positive(self.beta_max) || self.beta_min > self.beta_max {
             return err(
                 "beta_min/beta_max",
-                format!("need 0 < beta_min <= beta_max, got [{}, {}]", self.beta_min, self.beta_max),
+                format!(
+                    "need 0 < beta_min <= beta_max, got [{}, {}]",
+                    self.beta_min, self.beta_max
+                ),
             );
         }
         if !(0.0..0.5).contains(&self.beta_jitter) {
@@ -184,11 +187,10 @@ impl Device {
     /// SAPI's QPU timing for a job (µs); `server_wall_time` is left at 0.
     pub fn timing(&self, job: &SampleJob) -> Timing {
         let t = &self.properties.timing;
-        let programming =
-            t.typical_programming_time + f64::from(job.programming_thermalization);
+        let programming = t.typical_programming_time + f64::from(job.programming_thermalization);
         let delay = t.qpu_delay_time_per_sample + f64::from(job.readout_thermalization);
-        let sampling = f64::from(job.num_reads)
-            * (job.annealing_time + t.readout_time_per_sample + delay);
+        let sampling =
+            f64::from(job.num_reads) * (job.annealing_time + t.readout_time_per_sample + delay);
         Timing {
             qpu_programming_time: programming,
             qpu_anneal_time_per_sample: job.annealing_time,
@@ -201,13 +203,19 @@ impl Device {
     }
 
     /// The problem as the chip realises it: auto-scaled (if asked) and with fresh ICE noise.
-    fn programmed(&self, problem: &IsingProblem, auto_scale: bool, rng: &mut impl Rng) -> IsingProblem {
+    fn programmed(
+        &self,
+        problem: &IsingProblem,
+        auto_scale: bool,
+        rng: &mut impl Rng,
+    ) -> IsingProblem {
         let factor = if auto_scale {
             auto_scale_factor(problem, self.properties.h_range, self.properties.j_range)
         } else {
             1.0
         };
-        let mut programmed = if factor > 0.0 { problem.scaled(1.0 / factor) } else { problem.clone() };
+        let mut programmed =
+            if factor > 0.0 { problem.scaled(1.0 / factor) } else { problem.clone() };
         add_gaussian(programmed.linear.iter_mut(), self.config.sigma_h, rng);
         add_gaussian(programmed.quadratic.iter_mut().map(|(_, _, j)| j), self.config.sigma_j, rng);
         programmed
@@ -216,7 +224,8 @@ impl Device {
     /// Runs one validated job. Deterministic when the job carries a seed.
     pub fn sample(&self, job: &SampleJob, cancel: &AtomicBool) -> Result<Answer, Cancelled> {
         let job_seed = job.seed.unwrap_or_else(rand::random);
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(job_seed ^ self.device_seed.rotate_left(17));
+        let mut rng =
+            Xoshiro256PlusPlus::seed_from_u64(job_seed ^ self.device_seed.rotate_left(17));
         let jitter = self.config.beta_jitter;
         let beta = if jitter > 0.0 {
             self.beta_eff * (1.0 + rng.random_range(-jitter..=jitter))
@@ -344,7 +353,8 @@ mod tests {
 
     #[test]
     fn seeded_jobs_reproduce_noise_included_and_different_seeds_differ() {
-        let noisy = Device::new(DeviceConfig { device_seed: Some(3), ..Default::default() }).unwrap();
+        let noisy =
+            Device::new(DeviceConfig { device_seed: Some(3), ..Default::default() }).unwrap();
         let problem = IsingProblem::from_labels(&[(0, 0.1), (4, -0.1)], &[(0, 4, 0.05)]);
         let cancel = AtomicBool::new(false);
         let a = noisy.sample(&job(problem.clone(), 200, 5.0, Some(9)), &cancel).unwrap();
@@ -360,7 +370,8 @@ mod tests {
         let cancel = AtomicBool::new(false);
         (0..requests)
             .map(|_| {
-                let answer = device.sample(&job(problem.clone(), 1000, 20.0, None), &cancel).unwrap();
+                let answer =
+                    device.sample(&job(problem.clone(), 1000, 20.0, None), &cancel).unwrap();
                 (0..1000).map(|r| f64::from(answer.set.row(r)[0])).sum::<f64>() / 1000.0
             })
             .collect()
@@ -378,7 +389,8 @@ mod tests {
         // tanh(β·δh) with β·δh ~ N(0, 0.2–0.4), an sd of about 0.2–0.4 across requests.
         // The thresholds sit ≥ 2× away from both, for 30 requests.
         let quiet = quiet_device(5);
-        let noisy = Device::new(DeviceConfig { device_seed: Some(5), ..Default::default() }).unwrap();
+        let noisy =
+            Device::new(DeviceConfig { device_seed: Some(5), ..Default::default() }).unwrap();
         let quiet_sd = std_dev(&free_qubit_magnetisations(&quiet, 30));
         let noisy_sd = std_dev(&free_qubit_magnetisations(&noisy, 30));
         assert!(quiet_sd < 0.06, "noise-free spread {quiet_sd}");

@@ -50,11 +50,10 @@ impl Interceptor for BearerAuth {
             .metadata()
             .get("authorization")
             .ok_or_else(|| Status::unauthenticated("authorization: missing bearer token"))?;
-        let presented = header
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| Status::unauthenticated("authorization: expected 'Bearer <token>'"))?;
+        let presented =
+            header.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(|| {
+                Status::unauthenticated("authorization: expected 'Bearer <token>'")
+            })?;
         if constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
             Ok(request)
         } else {
@@ -107,10 +106,8 @@ pub async fn serve_device(
         .build_v1alpha()?;
 
     let auth = BearerAuth::new(config.token.as_deref());
-    let annealer = tonic::service::interceptor::InterceptedService::new(
-        AnnealerServer::new(service),
-        auth,
-    );
+    let annealer =
+        tonic::service::interceptor::InterceptedService::new(AnnealerServer::new(service), auth);
 
     let local = listener.local_addr().ok();
     tracing::info!(

@@ -184,9 +184,8 @@ impl AnnealerService {
         let cancel = Arc::new(AtomicBool::new(false));
         let device = self.device.clone();
         let (job_for_device, cancel_for_device) = (job.clone(), cancel.clone());
-        let mut work = tokio::task::spawn_blocking(move || {
-            device.sample(&job_for_device, &cancel_for_device)
-        });
+        let mut work =
+            tokio::task::spawn_blocking(move || device.sample(&job_for_device, &cancel_for_device));
         let outcome = tokio::select! {
             outcome = &mut work => outcome,
             _ = tx.closed() => {

@@ -65,9 +65,12 @@ fn empirical(device: &Device, problem: &IsingProblem, reads: u32, annealing_time
     let mut p = vec![0.0; 1 << problem.num_variables()];
     let counts = answer.set.num_occurrences.as_ref().unwrap();
     for (row, &count) in counts.iter().enumerate() {
-        let index = answer.set.row(row).iter().enumerate().fold(0usize, |acc, (i, &s)| {
-            if s > 0 { acc | (1 << i) } else { acc }
-        });
+        let index = answer
+            .set
+            .row(row)
+            .iter()
+            .enumerate()
+            .fold(0usize, |acc, (i, &s)| if s > 0 { acc | (1 << i) } else { acc });
         p[index] += f64::from(count) / f64::from(reads);
     }
     p

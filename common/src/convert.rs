@@ -142,7 +142,10 @@ impl TryFrom<pb::SolverProperties> for SolverProperties {
             annealing_time_range: f(p.annealing_time_range, "annealing_time_range")?,
             default_annealing_time: p.default_annealing_time,
             num_reads_range: u32_range("num_reads_range", p.num_reads_range)?,
-            problem_run_duration_range: Range::new(duration.min.max(0) as u64, duration.max.max(0) as u64),
+            problem_run_duration_range: Range::new(
+                duration.min.max(0) as u64,
+                duration.max.max(0) as u64,
+            ),
             programming_thermalization_range: u32_range(
                 "programming_thermalization_range",
                 p.programming_thermalization_range,
@@ -186,7 +189,11 @@ pub fn status_to_rpc(status: &tonic::Status) -> google::rpc::Status {
             .map(|s| s.details)
             .unwrap_or_default()
     };
-    google::rpc::Status { code: status.code() as i32, message: status.message().to_string(), details }
+    google::rpc::Status {
+        code: status.code() as i32,
+        message: status.message().to_string(),
+        details,
+    }
 }
 
 /// The in-band error of a sample response back as a `tonic::Status`.
@@ -388,7 +395,8 @@ mod tests {
     fn chunked_answers_reassemble_in_any_order() {
         let n = 300usize;
         let spins: Vec<i8> = (0..500 * n).map(|i| if i % 3 == 0 { 1 } else { -1 }).collect();
-        let set = SampleSet::raw((0..n as u32).collect(), &spins, (0..500).map(f64::from).collect());
+        let set =
+            SampleSet::raw((0..n as u32).collect(), &spins, (0..500).map(f64::from).collect());
         let mut chunks = answer_chunks("a", "", 2048, &set, Timing::default(), 4096);
         assert!(chunks.len() > 5);
         chunks.reverse();

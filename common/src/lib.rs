@@ -2,9 +2,9 @@
 //! their energy, bit-packed sample sets, solver properties and request validation, and the
 //! conversions between these and the generated protobuf types.
 
-pub mod topology;
 pub mod convert;
 pub mod problem;
 pub mod properties;
 pub mod sampleset;
+pub mod topology;
 pub mod validation;

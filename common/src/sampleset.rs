@@ -47,7 +47,9 @@ fn pack_row_into(row: &[i8], out: &mut [u8]) {
 /// Unpacks one packed row into ±1 spins.
 pub fn unpack_row(packed: &[u8], num_active: usize, out: &mut Vec<i8>) {
     out.clear();
-    out.extend((0..num_active).map(|i| if packed[i / 8] & (0x80 >> (i % 8)) != 0 { 1 } else { -1 }));
+    out.extend(
+        (0..num_active).map(|i| if packed[i / 8] & (0x80 >> (i % 8)) != 0 { 1 } else { -1 }),
+    );
 }
 
 /// An answer: packed rows, their energies and (histogram mode) their counts.
@@ -176,7 +178,8 @@ impl SampleSet {
         let rows_per_chunk = (max_bytes / per_row.max(1)).max(1);
         let rows = self.num_rows();
         if rows == 0 {
-            return vec![0..0];
+            // One empty chunk, so that even an empty answer has a last chunk carrying timing.
+            return std::iter::once(0..0).collect();
         }
         (0..rows).step_by(rows_per_chunk).map(|s| s..(s + rows_per_chunk).min(rows)).collect()
     }

@@ -78,14 +78,22 @@ fn check_bias(
     Ok(())
 }
 
-fn check_range<T>(field: &str, value: T, range: crate::properties::Range<T>, unit: &str) -> Result<(), FieldError>
+fn check_range<T>(
+    field: &str,
+    value: T,
+    range: crate::properties::Range<T>,
+    unit: &str,
+) -> Result<(), FieldError>
 where
     T: PartialOrd + Copy + fmt::Display,
 {
     if range.contains(value) {
         Ok(())
     } else {
-        Err(FieldError::new(field, format!("{value}{unit} is outside the allowed range {range}{unit}")))
+        Err(FieldError::new(
+            field,
+            format!("{value}{unit} is outside the allowed range {range}{unit}"),
+        ))
     }
 }
 
@@ -152,11 +160,10 @@ pub fn validate_request(
         props.readout_thermalization_range,
     )?;
 
-    let duration = (annealing_time
-        + f64::from(readout_thermalization)
-        + props.timing.readout_time_per_sample)
-        * f64::from(request.num_reads)
-        + f64::from(programming_thermalization);
+    let duration =
+        (annealing_time + f64::from(readout_thermalization) + props.timing.readout_time_per_sample)
+            * f64::from(request.num_reads)
+            + f64::from(programming_thermalization);
     let max_duration = props.problem_run_duration_range.max as f64;
     if duration > max_duration {
         return Err(FieldError::new(

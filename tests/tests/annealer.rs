@@ -310,7 +310,8 @@ async fn concurrent_requests_stream_back_chunked_answers_with_true_energies() {
     let mut requests = vec![big.clone()];
     for i in 0..4 {
         let mut r = small_request(&format!("small-{i}"));
-        r.answer_mode = if i % 2 == 0 { pb::AnswerMode::Raw } else { pb::AnswerMode::Histogram } as i32;
+        r.answer_mode =
+            if i % 2 == 0 { pb::AnswerMode::Raw } else { pb::AnswerMode::Histogram } as i32;
         requests.push(r);
     }
     // A second stream in parallel with the first.
@@ -369,8 +370,9 @@ async fn a_full_queue_answers_resource_exhausted() {
     config.limits = ServiceLimits { max_queued: 1, pacing: true, ..ServiceLimits::default() };
     let server = TestServer::start(config).await;
     let mut client = server.client().await;
-    let results =
-        run_stream(&mut client, vec![small_request("first"), small_request("second")]).await.unwrap();
+    let results = run_stream(&mut client, vec![small_request("first"), small_request("second")])
+        .await
+        .unwrap();
     let second = results.iter().find(|(id, _)| id == "second").unwrap();
     match &second.1 {
         Err(AnswerError::Failed(status)) => assert_eq!(status.code(), Code::ResourceExhausted),
@@ -404,11 +406,13 @@ async fn health_is_serving_until_shutdown_and_in_flight_work_drains() {
     config.limits = ServiceLimits { pacing: true, ..ServiceLimits::default() };
     let server = TestServer::start(config).await;
     let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel().await);
-    let check = tonic_health::pb::HealthCheckRequest {
-        service: "qahm.annealer.v1.Annealer".into(),
-    };
+    let check =
+        tonic_health::pb::HealthCheckRequest { service: "qahm.annealer.v1.Annealer".into() };
     let reply = health.check(check).await.unwrap().into_inner();
-    assert_eq!(reply.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    assert_eq!(
+        reply.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
 
     // A paced request is in flight when the shutdown begins; it must still be answered.
     let mut client = server.client().await;

@@ -30,7 +30,11 @@ fn main() {
         machine.recognition.apply(&sleep_grad, 0.01);
         let t3 = Instant::now();
         if i > 0 {
-            phases.push([(t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64(), (t3 - t2).as_secs_f64()]);
+            phases.push([
+                (t1 - t0).as_secs_f64(),
+                (t2 - t1).as_secs_f64(),
+                (t3 - t2).as_secs_f64(),
+            ]);
         }
     }
     phases.sort_by(|a, b| a.iter().sum::<f64>().total_cmp(&b.iter().sum::<f64>()));

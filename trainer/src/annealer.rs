@@ -70,16 +70,19 @@ impl Annealer for InProcessAnnealer {
     fn sample(&mut self, spec: &SampleSpec) -> Result<Answer, AnnealerError> {
         let started = std::time::Instant::now();
         let request = pb::SampleRequest::from(spec);
-        let job = validate_request(&request, self.device.properties()).map_err(|e| {
-            AnnealerError::Rejected(qahm_common::convert::field_error_status(&e))
-        })?;
+        let job = validate_request(&request, self.device.properties())
+            .map_err(|e| AnnealerError::Rejected(qahm_common::convert::field_error_status(&e)))?;
         let answer = self
             .device
             .sample(&job, &AtomicBool::new(false))
             .map_err(|e| AnnealerError::Malformed(e.to_string()))?;
         let mut timing = answer.timing;
         timing.server_wall_time = started.elapsed().as_secs_f64() * 1e6;
-        Ok(Answer { set: answer.set, timing, num_variables: self.device.properties().graph.num_qubits() })
+        Ok(Answer {
+            set: answer.set,
+            timing,
+            num_variables: self.device.properties().graph.num_qubits(),
+        })
     }
 
     fn describe(&self) -> String {
@@ -138,9 +141,8 @@ pub struct RemoteAnnealer {
     jitter: rand_xoshiro::Xoshiro256PlusPlus,
 }
 
-type Client = AnnealerClient<
-    tonic::service::interceptor::InterceptedService<Channel, TokenInterceptor>,
->;
+type Client =
+    AnnealerClient<tonic::service::interceptor::InterceptedService<Channel, TokenInterceptor>>;
 
 #[derive(Clone)]
 struct TokenInterceptor(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
@@ -155,14 +157,26 @@ impl tonic::service::Interceptor for TokenInterceptor {
 }
 
 impl RemoteAnnealer {
-    pub fn new(url: &str, token: Option<String>, retry: RetryPolicy) -> Result<Self, AnnealerError> {
+    pub fn new(
+        url: &str,
+        token: Option<String>,
+        retry: RetryPolicy,
+    ) -> Result<Self, AnnealerError> {
         let endpoint = Endpoint::from_shared(url.to_string())
             .map_err(|e| AnnealerError::Address(url.into(), e.to_string()))?
             .connect_timeout(Duration::from_secs(5))
             .tcp_nodelay(true);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let jitter = rand::SeedableRng::seed_from_u64(rand::random());
-        Ok(RemoteAnnealer { url: url.into(), endpoint, token, retry, runtime, stream: None, jitter })
+        Ok(RemoteAnnealer {
+            url: url.into(),
+            endpoint,
+            token,
+            retry,
+            runtime,
+            stream: None,
+            jitter,
+        })
     }
 
     async fn connect(endpoint: &Endpoint, token: &Option<String>) -> Result<Client, Status> {

@@ -11,9 +11,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::Serialize;
 
 use crate::report::{self, GridLayout, MetricsWriter};
-use crate::train::{
-    self, CHECKPOINT_FILE, Checkpoint, Preset, PriorKind, TrainConfig, Trainer,
-};
+use crate::train::{self, CHECKPOINT_FILE, Checkpoint, Preset, PriorKind, TrainConfig, Trainer};
 
 /// Quantum-assisted Helmholtz machines trained gray-box by wake-sleep through an annealer.
 #[derive(Debug, Parser)]
@@ -242,7 +240,12 @@ fn train_command(args: TrainArgs) -> anyhow::Result<()> {
 
     let mut log = log_line(args.quiet);
     let (train_set, test_set) = train::load_data(&config)?;
-    log(format!("data: {} training and {} test images from {}", train_set.len(), test_set.len(), config.data_dir.display()));
+    log(format!(
+        "data: {} training and {} test images from {}",
+        train_set.len(),
+        test_set.len(),
+        config.data_dir.display()
+    ));
     let annealer = match config.prior {
         PriorKind::Quantum => Some(train::open_annealer(&config, args.token.clone())?),
         PriorKind::Factorized => None,
@@ -275,20 +278,31 @@ fn train_command(args: TrainArgs) -> anyhow::Result<()> {
             "lr {:.4} recon {:.4} annealer {:.1} ms",
             m.lr, last_recon, m.annealer_wall_ms
         ));
-        if args.quiet && (trainer.iteration % config.eval_every == 0) {
+        if args.quiet && trainer.iteration.is_multiple_of(config.eval_every) {
             eprintln!(
                 "update {}/{} lr {:.4} recon(test) {:.4} gap {:.4}/{:.4} annealer {:.1} ms",
-                trainer.iteration, config.iterations, m.lr, last_recon, m.prior_gap_linear, m.prior_gap_quadratic, m.annealer_wall_ms
+                trainer.iteration,
+                config.iterations,
+                m.lr,
+                last_recon,
+                m.prior_gap_linear,
+                m.prior_gap_quadratic,
+                m.annealer_wall_ms
             );
         }
-        if trainer.iteration % config.checkpoint_every == 0 {
+        if trainer.iteration.is_multiple_of(config.checkpoint_every) {
             trainer.checkpoint().save(&run_dir)?;
         }
     }
     bar.finish_and_clear();
     trainer.checkpoint().save(&run_dir)?;
     if !trainer.done() {
-        log(format!("stopped at update {} of {}; continue with --resume {}", trainer.iteration, config.iterations, run_dir.display()));
+        log(format!(
+            "stopped at update {} of {}; continue with --resume {}",
+            trainer.iteration,
+            config.iterations,
+            run_dir.display()
+        ));
         return Ok(());
     }
     let accuracy = trainer.test_accuracy();
@@ -353,7 +367,12 @@ fn write_pictures(trainer: &mut Trainer, dir: &Path, n: usize) -> anyhow::Result
     let more = trainer.prior.sample(1000, u64::MAX - 2)?;
     let more_generated = trainer.machine.generator.generate_mean_field(more.units.view());
     let more_classes = more_generated.slice(s![.., pixels..]).to_owned();
-    report::write_class_grid(&pictures.join("by_class.png"), more_generated.view(), more_classes.view(), layout)?;
+    report::write_class_grid(
+        &pictures.join("by_class.png"),
+        more_generated.view(),
+        more_classes.view(),
+        layout,
+    )?;
     let _ = classes;
     Ok(())
 }
@@ -375,7 +394,8 @@ fn generate_command(args: GenerateArgs) -> anyhow::Result<()> {
         PriorKind::Quantum => Some(train::open_annealer(&config, args.token.clone())?),
         PriorKind::Factorized => None,
     };
-    let mut prior = train::build_prior(&config, Some(checkpoint.prior.clone()), annealer, &mut |_| {})?;
+    let mut prior =
+        train::build_prior(&config, Some(checkpoint.prior.clone()), annealer, &mut |_| {})?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
     let mut pixels = Array2::<f32>::zeros((0, checkpoint.machine.sizes.pixels));
     let mut labels = Vec::with_capacity(args.n);

@@ -112,7 +112,12 @@ impl Default for AnnealSettings {
 
 impl QuantumParams {
     /// Fresh parameters: h = 0, J = 0 between chains, `chain_strength` inside chains.
-    pub fn new(embedding: Embedding, props: &SolverProperties, chain_strength: f64, seed: u64) -> Self {
+    pub fn new(
+        embedding: Embedding,
+        props: &SolverProperties,
+        chain_strength: f64,
+        seed: u64,
+    ) -> Self {
         let mut pairs: Vec<(u32, u32)> = embedding
             .chains
             .iter()
@@ -123,7 +128,8 @@ impl QuantumParams {
         let qubits: Vec<u32> = pairs.iter().map(|&(q, _)| q).collect();
         let unit_of: Vec<u32> = pairs.iter().map(|&(_, u)| u).collect();
         let used = embedding.couplers(&props.graph);
-        let position = |q: u32| qubits.binary_search(&q).expect("coupler joins embedded qubits") as u32;
+        let position =
+            |q: u32| qubits.binary_search(&q).expect("coupler joins embedded qubits") as u32;
         let mut couplers = Vec::new();
         let mut j = Vec::new();
         for chain in &used.intra {
@@ -150,6 +156,11 @@ pub struct QuantumPrior {
     h_range: Range<f64>,
     j_range: Range<f64>,
     annealer: Box<dyn Annealer + Send>,
+    /// Per-parameter step sizes: 1 / (number of physical parameters that realise the same
+    /// logical one), so that every logical field and coupling learns at the same rate however
+    /// long its chain or however many couplers join a pair.
+    h_step: Vec<f64>,
+    j_step: Vec<f64>,
     /// ⟨s_q⟩ and ⟨s_a s_b⟩ of the latest annealer answer.
     model_linear: Vec<f64>,
     model_quadratic: Vec<f64>,
@@ -162,7 +173,20 @@ impl QuantumPrior {
         props: &SolverProperties,
         annealer: Box<dyn Annealer + Send>,
     ) -> Self {
+        let units = &params.unit_of;
+        let mut chain_len = vec![0usize; params.embedding.chains.len()];
+        units.iter().for_each(|&u| chain_len[u as usize] += 1);
+        let pair_of = |&(a, b): &(u32, u32)| {
+            let (x, y) = (units[a as usize], units[b as usize]);
+            (x.min(y), x.max(y))
+        };
+        let mut per_pair: std::collections::HashMap<(u32, u32), usize> = Default::default();
+        params.couplers.iter().for_each(|c| *per_pair.entry(pair_of(c)).or_default() += 1);
+        let h_step = units.iter().map(|&u| 1.0 / chain_len[u as usize] as f64).collect();
+        let j_step = params.couplers.iter().map(|c| 1.0 / per_pair[&pair_of(c)] as f64).collect();
         QuantumPrior {
+            h_step,
+            j_step,
             model_linear: vec![0.0; params.h.len()],
             model_quadratic: vec![0.0; params.j.len()],
             params,
@@ -186,8 +210,7 @@ impl QuantumPrior {
         SampleSpec {
             request_id: format!("it{iteration}"),
             h: p.qubits.iter().zip(&p.h).map(|(&q, &h)| (q, h)).collect(),
-            j: p
-                .couplers
+            j: p.couplers
                 .iter()
                 .zip(&p.j)
                 .map(|(&(a, b), &j)| (p.qubits[a as usize], p.qubits[b as usize], j))
@@ -296,7 +319,8 @@ impl Prior for QuantumPrior {
         self.model_linear = linear;
         self.model_quadratic = quadratic;
         let mut ties = Xoshiro256PlusPlus::seed_from_u64(mix(self.params.seed ^ 0x7E5, iteration));
-        let units = majority_vote(physical.view(), &self.params.unit_of, self.num_units(), &mut ties);
+        let units =
+            majority_vote(physical.view(), &self.params.unit_of, self.num_units(), &mut ties);
         Ok(PriorSamples {
             units,
             annealer_wall_us: answer.timing.server_wall_time,
@@ -309,12 +333,13 @@ impl Prior for QuantumPrior {
         let (data_linear, data_quadratic) = moments(replicated.view(), &self.params.couplers);
         let lr = f64::from(lr);
         let (h_range, j_range) = (self.h_range, self.j_range);
-        for ((h, d), m) in self.params.h.iter_mut().zip(&data_linear).zip(&self.model_linear) {
-            *h = (*h - lr * (d - m)).clamp(h_range.min, h_range.max);
+        let linear = self.params.h.iter_mut().zip(&self.h_step);
+        for (((h, step), d), m) in linear.zip(&data_linear).zip(&self.model_linear) {
+            *h = (*h - lr * step * (d - m)).clamp(h_range.min, h_range.max);
         }
-        for ((j, d), m) in self.params.j.iter_mut().zip(&data_quadratic).zip(&self.model_quadratic)
-        {
-            *j = (*j - lr * (d - m)).clamp(j_range.min, j_range.max);
+        let quadratic = self.params.j.iter_mut().zip(&self.j_step);
+        for (((j, step), d), m) in quadratic.zip(&data_quadratic).zip(&self.model_quadratic) {
+            *j = (*j - lr * step * (d - m)).clamp(j_range.min, j_range.max);
         }
         MomentGap {
             linear: mean_abs_diff(&data_linear, &self.model_linear),

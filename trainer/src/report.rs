@@ -79,7 +79,8 @@ fn save(img: &GrayImage, path: &Path) -> Result<(), ReportError> {
     let tmp = path.with_extension("png.tmp");
     img.save_with_format(&tmp, image::ImageFormat::Png)
         .map_err(|source| ReportError::Image { path: tmp.clone(), source })?;
-    std::fs::rename(&tmp, path).map_err(|source| ReportError::Io { path: path.to_path_buf(), source })
+    std::fs::rename(&tmp, path)
+        .map_err(|source| ReportError::Io { path: path.to_path_buf(), source })
 }
 
 fn check_width(images: ArrayView2<f32>, layout: GridLayout) -> Result<(), ReportError> {
@@ -96,7 +97,11 @@ fn check_width(images: ArrayView2<f32>, layout: GridLayout) -> Result<(), Report
 }
 
 /// A grid of images `[n, ≥ side²]` (Fig. 2c: generated digits; 2d: their nearest neighbours).
-pub fn write_grid(path: &Path, images: ArrayView2<f32>, layout: GridLayout) -> Result<(), ReportError> {
+pub fn write_grid(
+    path: &Path,
+    images: ArrayView2<f32>,
+    layout: GridLayout,
+) -> Result<(), ReportError> {
     check_width(images, layout)?;
     let cells: Vec<_> = images.outer_iter().map(Some).collect();
     let rows = cells.len().div_ceil(layout.columns).max(1);
@@ -105,7 +110,11 @@ pub fn write_grid(path: &Path, images: ArrayView2<f32>, layout: GridLayout) -> R
 
 /// Index of the nearest row of `pool` (Euclidean distance over the first `width` columns)
 /// for each row of `queries`.
-pub fn nearest_neighbours(queries: ArrayView2<f32>, pool: ArrayView2<f32>, width: usize) -> Vec<usize> {
+pub fn nearest_neighbours(
+    queries: ArrayView2<f32>,
+    pool: ArrayView2<f32>,
+    width: usize,
+) -> Vec<usize> {
     let q = queries.slice(ndarray::s![.., ..width]);
     let p = pool.slice(ndarray::s![.., ..width]);
     // |q − p|² = |q|² − 2 q·p + |p|²; |q|² is constant per query, so drop it.
@@ -199,7 +208,8 @@ mod tests {
     #[test]
     fn grids_are_written_as_png_of_the_expected_size() {
         let dir = std::env::temp_dir().join(format!("qahm-report-{}", std::process::id()));
-        let images = Array2::from_shape_fn((12, 256), |(i, p)| if (i + p) % 3 == 0 { 1.0 } else { -1.0 });
+        let images =
+            Array2::from_shape_fn((12, 256), |(i, p)| if (i + p) % 3 == 0 { 1.0 } else { -1.0 });
         let layout = GridLayout::default();
         let path = dir.join("grid.png");
         write_grid(&path, images.view(), layout).unwrap();

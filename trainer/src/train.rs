@@ -99,7 +99,10 @@ impl TrainConfig {
             lr_start: 0.05,
             lr_end: 0.005,
             lr_hold_fraction: 0.5,
-            prior_lr_scale: 1.0,
+            // Per logical parameter (the prior divides by chain length and couplers per pair);
+            // the device's unknown β multiplies it, so keep it small: at 1.0 the prior
+            // overshoots and collapses onto one state within a few hundred updates.
+            prior_lr_scale: 0.03,
             prior: PriorKind::Quantum,
             num_reads: 100,
             annealing_time: 5.0,
@@ -138,7 +141,10 @@ impl TrainConfig {
             return bad("hidden1/hidden2", "must both be at least 1".into());
         }
         if self.batch_size > self.train_size {
-            return bad("batch_size", format!("{} exceeds train_size {}", self.batch_size, self.train_size));
+            return bad(
+                "batch_size",
+                format!("{} exceeds train_size {}", self.batch_size, self.train_size),
+            );
         }
         if self.iterations == 0 {
             return bad("iterations", "must be at least 1".into());
@@ -211,7 +217,10 @@ pub fn load_data(config: &TrainConfig) -> Result<(Dataset, Dataset), TrainError>
 }
 
 /// Opens the annealer a config names.
-pub fn open_annealer(config: &TrainConfig, token: Option<String>) -> Result<Box<dyn Annealer + Send>, TrainError> {
+pub fn open_annealer(
+    config: &TrainConfig,
+    token: Option<String>,
+) -> Result<Box<dyn Annealer + Send>, TrainError> {
     Ok(match &config.annealer {
         Some(url) => Box::new(RemoteAnnealer::new(url, token, RetryPolicy::default())?),
         None => Box::new(InProcessAnnealer::new(annealer_svc::DeviceConfig {
@@ -229,7 +238,9 @@ pub fn build_prior(
     log: &mut dyn FnMut(String),
 ) -> Result<Box<dyn Prior + Send>, TrainError> {
     match (config.prior, state) {
-        (PriorKind::Factorized, Some(PriorState::Factorized(p))) => Ok(Box::new(FactorizedPrior::new(p))),
+        (PriorKind::Factorized, Some(PriorState::Factorized(p))) => {
+            Ok(Box::new(FactorizedPrior::new(p)))
+        }
         (PriorKind::Factorized, None) => Ok(Box::new(FactorizedPrior::new(FactorizedParams {
             bias: vec![0.0; config.hidden2],
             seed: mix(config.seed, 0xFAC),
@@ -246,7 +257,9 @@ pub fn build_prior(
                     p
                 }
                 Some(PriorState::Factorized(_)) => {
-                    return Err(TrainError::Config("prior: checkpoint holds a factorized prior".into()));
+                    return Err(TrainError::Config(
+                        "prior: checkpoint holds a factorized prior".into(),
+                    ));
                 }
                 None => {
                     let started = Instant::now();
@@ -265,7 +278,12 @@ pub fn build_prior(
                         started.elapsed().as_secs_f64() * 1e3,
                         found.embedding.stats()
                     ));
-                    QuantumParams::new(found.embedding, &props, config.chain_strength, mix(config.seed, 0xA2))
+                    QuantumParams::new(
+                        found.embedding,
+                        &props,
+                        config.chain_strength,
+                        mix(config.seed, 0xA2),
+                    )
                 }
             };
             let settings = AnnealSettings {
@@ -325,7 +343,8 @@ impl Checkpoint {
     pub fn save(&self, dir: &Path) -> Result<(), TrainError> {
         let path = dir.join(CHECKPOINT_FILE);
         let tmp = dir.join(format!("{CHECKPOINT_FILE}.tmp"));
-        let file_err = |e: std::io::Error| TrainError::File { path: tmp.clone(), message: e.to_string() };
+        let file_err =
+            |e: std::io::Error| TrainError::File { path: tmp.clone(), message: e.to_string() };
         let bytes = serde_json::to_vec(self)
             .map_err(|e| TrainError::File { path: path.clone(), message: e.to_string() })?;
         {
@@ -509,7 +528,9 @@ impl Trainer {
             t_update_ms: ms(t3, t4),
             ..IterationMetrics::default()
         };
-        if self.iteration % self.config.eval_every == 0 || self.iteration == self.config.iterations {
+        if self.iteration.is_multiple_of(self.config.eval_every)
+            || self.iteration == self.config.iterations
+        {
             let (train, test) = self.reconstruction_errors();
             metrics.recon_train = Some(train);
             metrics.recon_test = Some(test);

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Compares qahm's simulated annealing kernel with dwave-samplers' SimulatedAnnealingSampler on
+# the same Chimera C16 instance, β schedule, read count and sweep counts.
+#
+#   bash bench/sa_compare.sh                 # sweeps 100 and 1000, 1000 reads
+#   READS=200 SWEEPS=100 bash bench/sa_compare.sh
+#   REPEAT=3 bash bench/sa_compare.sh         # median of 3 timed runs per tool and sweep count
+#
+# Needs cargo and python3 (3.11+) with pip; creates bench/.venv on first use. Outputs go to
+# bench/out/ (instance, both tools' results as JSON). Both tools run on this machine, so the
+# ratio is only meaningful on an otherwise idle machine.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="bench/.venv"
+OUT="bench/out"
+READS="${READS:-1000}"
+SWEEPS="${SWEEPS:-100,1000}"
+INSTANCE_SEED="${INSTANCE_SEED:-42}"
+SAMPLER_SEED="${SAMPLER_SEED:-1}"
+REPEAT="${REPEAT:-1}"
+BETA_START="${BETA_START:-0.1}"
+BETA_END="${BETA_END:-5}"
+
+ensure_venv() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        echo "creating $VENV"
+        # Debian's python3 lacks ensurepip unless python3-venv is installed: fall back to a
+        # venv without pip, populated by the system pip through --python.
+        python3 -m venv "$VENV" 2>/dev/null || { rm -rf "$VENV"; python3 -m venv --without-pip "$VENV"; }
+    fi
+    if ! "$VENV/bin/python" -c 'import dwave.samplers, numpy' 2>/dev/null; then
+        echo "installing bench/requirements.txt into $VENV"
+        if "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+            "$VENV/bin/python" -m pip install -q -r bench/requirements.txt
+        else
+            python3 -m pip --python "$VENV/bin/python" install -q -r bench/requirements.txt
+        fi
+    fi
+}
+
+ours() {
+    cargo run -q --release -p annealer-svc --example sa_compare -- "$@"
+}
+
+# ---------------------------------------------------------------------------------------------
+# End-to-end gRPC latency: annealer-svc on 127.0.0.1:0 in the example's process, one request
+# of 1000 reads at 5 µs on ~1000 qubits (cell rows 0–7) over the network, median of 5 runs,
+# next to the modelled DW_2000Q_6 access time of the same request.
+e2e_grpc_latency() {
+    cargo run -q --release -p annealer-svc --example grpc_latency -- \
+        --reads 1000 --annealing-time 5 --cell-rows 8 --repeats 5 --json "$OUT/grpc.json"
+}
+# ---------------------------------------------------------------------------------------------
+
+main() {
+    mkdir -p "$OUT"
+    ensure_venv
+    echo "building the qahm example (release)"
+    cargo build -q --release -p annealer-svc --example sa_compare
+    ours export --out "$OUT/c16.json" --seed "$INSTANCE_SEED" --sweeps "$SWEEPS" \
+        --beta-start "$BETA_START" --beta-end "$BETA_END"
+    "$VENV/bin/python" bench/sa_compare.py dwave --instance "$OUT/c16.json" --reads "$READS" \
+        --seed "$SAMPLER_SEED" --repeat "$REPEAT" --out "$OUT/dwave.json"
+    ours run --instance "$OUT/c16.json" --reads "$READS" --seed "$SAMPLER_SEED" --repeat "$REPEAT" \
+        --out "$OUT/ours.json"
+    e2e_grpc_latency
+    "$VENV/bin/python" bench/sa_compare.py report --instance "$OUT/c16.json" \
+        --theirs "$OUT/dwave.json" --ours "$OUT/ours.json" --grpc "$OUT/grpc.json"
+}
+
+main "$@"

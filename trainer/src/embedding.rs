@@ -1,1 +1,0 @@
-//! Embedding the fully connected logical prior into the annealer's working graph.

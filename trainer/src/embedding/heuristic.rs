@@ -1,0 +1,670 @@
+//! General minor embedding after Cai, Macready & Roy (2014), "A practical heuristic for
+//! finding graph minors", with the refinements of D-Wave's minorminer.
+//!
+//! A chain is placed for one variable at a time. Every qubit `g` weighs `w(g) = 2^{α·u(g)}`,
+//! where `u(g)` counts the chains already on it and `α` shrinks as the worst fill grows, so
+//! sharing a qubit costs more than any detour but stays possible. For variable `x`, a
+//! node-weighted Dijkstra from each placed neighbour's chain gives `d_y(g)` (`g`'s own weight
+//! included); the cheapest roots by `Σ_y d_y(g)` are tried, each growing a chain by joining the neighbours in
+//! order of distance through the shortest path from the nearest qubit already in the chain, and
+//! pruning leaves that touch nothing new; the lightest chain wins.
+//!
+//! After an initial pass that places every variable (most-placed-neighbours first), rounds
+//! tear up and re-route each movable chain in a random order. A re-route may not use qubits
+//! whose fill would exceed the worst fill the chain had before ("push-down"), so the maximum
+//! overlap never grows; when the chain cannot be placed that way it is placed freely. Once no
+//! qubit is shared, further rounds (overlaps forbidden) shorten chains, keeping the best
+//! embedding by (longest chain, total qubits). A try ends after `patience` rounds without
+//! improvement or `max_rounds` rounds; tries restart from the initial state with fresh
+//! randomness.
+//!
+//! Randomness (variable order, ties) comes only from the seed, so results are reproducible.
+
+use std::cmp::Reverse;
+
+use qahm_common::topology::WorkingGraph;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use super::{Embedding, EmbeddingError};
+
+/// Knobs of the heuristic; the defaults suit cliques of tens of variables in graphs of a few
+/// thousand qubits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeuristicParams {
+    /// Independent restarts (each with its own random stream) until one succeeds.
+    pub tries: u32,
+    /// Tear-up-and-reroute rounds per try.
+    pub max_rounds: u32,
+    /// Rounds without improvement (of the overlap while overlapping, of the chain lengths
+    /// after) before a try stops.
+    pub patience: u32,
+}
+
+impl Default for HeuristicParams {
+    fn default() -> Self {
+        HeuristicParams { tries: 4, max_rounds: 96, patience: 8 }
+    }
+}
+
+/// Embeds the source graph given by adjacency lists (`source[i]` = neighbours of variable
+/// `i`, symmetric) into `graph`, from scratch.
+pub fn find_embedding(
+    graph: &WorkingGraph,
+    source: &[Vec<u32>],
+    params: &HeuristicParams,
+    seed: u64,
+) -> Result<Embedding, EmbeddingError> {
+    for (i, neighbours) in source.iter().enumerate() {
+        let bad = neighbours.iter().find(|&&j| {
+            j as usize >= source.len()
+                || j as usize == i
+                || !source[j as usize].contains(&(i as u32))
+        });
+        if let Some(&j) = bad {
+            return Err(EmbeddingError::BadSourceEdge(i as u32, j));
+        }
+    }
+    let empty = vec![Vec::new(); source.len()];
+    complete(graph, source, &empty, params, seed).ok_or(EmbeddingError::NotFound {
+        num_logical: source.len(),
+        num_qubits: graph.qubits().len(),
+    })
+}
+
+/// Completes a partial embedding: variables with an empty chain in `partial` are placed; the
+/// given chains are held fixed unless overlaps cannot be resolved without moving them, in which
+/// case the fixed chains that are in the way become movable too.
+pub(super) fn complete(
+    graph: &WorkingGraph,
+    source: &[Vec<u32>],
+    partial: &[Vec<u32>],
+    params: &HeuristicParams,
+    seed: u64,
+) -> Option<Embedding> {
+    let target = Target::new(graph);
+    if target.len() == 0 || source.is_empty() {
+        return None;
+    }
+    let initial: Vec<Vec<u32>> = partial
+        .iter()
+        .map(|chain| chain.iter().filter_map(|&q| graph.index(q).map(|p| p as u32)).collect())
+        .collect();
+    for attempt in 0..params.tries.max(1) {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(
+            seed ^ (u64::from(attempt)).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let mut search = Search::new(&target, source, initial.clone());
+        if let Some(chains) = search.run(params, &mut rng) {
+            let chains = chains
+                .into_iter()
+                .map(|chain| {
+                    let mut labels: Vec<u32> =
+                        chain.into_iter().map(|p| target.labels[p as usize]).collect();
+                    labels.sort_unstable();
+                    labels
+                })
+                .collect();
+            return Some(Embedding { chains });
+        }
+    }
+    None
+}
+
+/// The working graph over dense positions `0..len`, CSR adjacency.
+struct Target {
+    labels: Vec<u32>,
+    offsets: Vec<u32>,
+    adj: Vec<u32>,
+}
+
+impl Target {
+    fn new(graph: &WorkingGraph) -> Target {
+        let labels = graph.qubits().to_vec();
+        let mut offsets = Vec::with_capacity(labels.len() + 1);
+        let mut adj = Vec::with_capacity(graph.couplers().len() * 2);
+        offsets.push(0);
+        for &q in &labels {
+            adj.extend(
+                graph.neighbours(q).iter().filter_map(|&(n, _)| graph.index(n)).map(|p| p as u32),
+            );
+            offsets.push(adj.len() as u32);
+        }
+        Target { labels, offsets, adj }
+    }
+
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    fn neighbours(&self, p: u32) -> &[u32] {
+        &self.adj[self.offsets[p as usize] as usize..self.offsets[p as usize + 1] as usize]
+    }
+}
+
+const UNREACHED: u64 = u64::MAX;
+const SOURCE: u32 = u32::MAX;
+/// Qubit weights stay below 2^WEIGHT_BITS, so sums over thousands of qubits and hundreds of
+/// neighbours fit in a u64.
+const WEIGHT_BITS: u32 = 36;
+/// History factors saturate here (weights stay below 2^(WEIGHT_BITS + 7)).
+const MAX_HISTORY: u16 = 127;
+/// Roots tried per placement (the cheapest by summed distance).
+const ROOT_CANDIDATES: usize = 6;
+
+struct Search<'a> {
+    target: &'a Target,
+    source: &'a [Vec<u32>],
+    chains: Vec<Vec<u32>>,
+    usage: Vec<u16>,
+    movable: Vec<bool>,
+    /// Negotiated-congestion history: how many rounds each qubit ended shared. Scales its
+    /// weight while overlaps remain, so contested spots get dearer for every chain, including
+    /// chains that sit next to them without overlapping.
+    history: Vec<u16>,
+    use_history: bool,
+    // Per placement: qubit weights and qubits the new chain may not use.
+    weight: Vec<u64>,
+    blocked: Vec<bool>,
+    // Scratch, reused across placements.
+    dist: Vec<Vec<u64>>,
+    parent: Vec<Vec<u32>>,
+    total: Vec<u64>,
+    heap: RadixHeap,
+    stamp: Vec<u32>,
+    epoch: u32,
+}
+
+impl<'a> Search<'a> {
+    fn new(target: &'a Target, source: &'a [Vec<u32>], chains: Vec<Vec<u32>>) -> Search<'a> {
+        let nq = target.len();
+        let mut usage = vec![0u16; nq];
+        for chain in &chains {
+            for &p in chain {
+                usage[p as usize] += 1;
+            }
+        }
+        let movable =
+            chains.iter().map(|c| c.is_empty() || std::env::var("EMBED_ALLMOV").is_ok()).collect();
+        Search {
+            target,
+            source,
+            chains,
+            usage,
+            movable,
+            history: vec![0; nq],
+            use_history: true,
+            weight: vec![1; nq],
+            blocked: vec![false; nq],
+            dist: Vec::new(),
+            parent: Vec::new(),
+            total: vec![0; nq],
+            heap: RadixHeap::new(),
+            stamp: vec![0; nq],
+            epoch: 0,
+        }
+    }
+
+    /// Shared qubits (counted once per extra chain), plus one per unplaced variable.
+    fn overlaps(&self) -> usize {
+        let shared: usize = self.usage.iter().map(|&u| (u as usize).saturating_sub(1)).sum();
+        shared + self.chains.iter().filter(|c| c.is_empty()).count()
+    }
+
+    /// (worst fill, qubits at worst fill, total overlap): lower is better.
+    fn fill_stats(&self) -> (u16, usize, usize) {
+        let worst = self.usage.iter().copied().max().unwrap_or(0);
+        let at_worst = self.usage.iter().filter(|&&u| u == worst).count();
+        (worst, at_worst, self.overlaps())
+    }
+
+    fn score(&self) -> (usize, usize) {
+        let max = self.chains.iter().map(Vec::len).max().unwrap_or(0);
+        (max, self.chains.iter().map(Vec::len).sum())
+    }
+
+    fn movable_order(&self, rng: &mut Xoshiro256PlusPlus) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.chains.len()).filter(|&x| self.movable[x]).collect();
+        order.shuffle(rng);
+        order
+    }
+
+    fn run(
+        &mut self,
+        params: &HeuristicParams,
+        rng: &mut Xoshiro256PlusPlus,
+    ) -> Option<Vec<Vec<u32>>> {
+        let debug = std::env::var("EMBED_DEBUG").is_ok();
+        self.initialise(rng);
+        if debug {
+            eprintln!("after init fill {:?} score {:?}", self.fill_stats(), self.score());
+        }
+        let mut rounds = 0;
+        let mut stale = 0;
+        let mut best_fill = self.fill_stats();
+        let mut best_overlaps = self.overlaps();
+        while self.overlaps() > 0 {
+            if debug {
+                eprintln!("round {rounds} fill {:?} score {:?}", self.fill_stats(), self.score());
+                if std::env::var("EMBED_DEBUG2").is_ok() {
+                    eprintln!(
+                        "   chains {:?}",
+                        self.chains
+                            .iter()
+                            .map(|c| c
+                                .iter()
+                                .map(|&p| self.target.labels[p as usize])
+                                .collect::<Vec<_>>())
+                            .collect::<Vec<_>>()
+                    );
+                }
+            }
+            if rounds >= params.max_rounds {
+                return None;
+            }
+            if stale >= params.patience {
+                if !self.release_overlapping() {
+                    return None;
+                }
+                stale = 0;
+            }
+            for x in self.movable_order(rng) {
+                self.push_down(x, rng);
+            }
+            rounds += 1;
+            for (h, &u) in self.history.iter_mut().zip(&self.usage) {
+                if u > 1 {
+                    *h = (*h + 1).min(MAX_HISTORY);
+                }
+            }
+            let fill = self.fill_stats();
+            if fill < best_fill || fill.2 < best_overlaps {
+                best_fill = best_fill.min(fill);
+                best_overlaps = best_overlaps.min(fill.2);
+                stale = 0;
+            } else {
+                stale += 1;
+            }
+        }
+        let mut best = (self.score(), self.chains.clone());
+        self.use_history = false;
+        stale = 0;
+        while stale < params.patience && rounds < params.max_rounds {
+            for x in self.movable_order(rng) {
+                self.push_down(x, rng);
+            }
+            rounds += 1;
+            let score = self.score();
+            if debug {
+                eprintln!("round {rounds} fill {:?} score {score:?}", self.fill_stats());
+            }
+            if self.overlaps() == 0 && score < best.0 {
+                best = (score, self.chains.clone());
+                stale = 0;
+            } else {
+                stale += 1;
+            }
+        }
+        Some(best.1)
+    }
+
+    /// Places every unplaced variable, those with the most placed neighbours first.
+    fn initialise(&mut self, rng: &mut Xoshiro256PlusPlus) {
+        let n = self.chains.len();
+        let mut placed_neighbours: Vec<usize> = (0..n)
+            .map(|x| {
+                self.source[x].iter().filter(|&&y| !self.chains[y as usize].is_empty()).count()
+            })
+            .collect();
+        let mut pending: Vec<usize> = (0..n).filter(|&x| self.chains[x].is_empty()).collect();
+        pending.shuffle(rng);
+        while !pending.is_empty() {
+            let (at, _) = pending
+                .iter()
+                .enumerate()
+                .max_by_key(|&(i, &x)| (placed_neighbours[x], Reverse(i)))
+                .expect("pending is not empty");
+            let x = pending.swap_remove(at);
+            self.place_anyhow(x, rng);
+            if std::env::var("EMBED_DEBUG2").is_ok() {
+                eprintln!("init {x}: chain {:?} fill {:?}", self.chains[x], self.fill_stats());
+            }
+            for &y in &self.source[x] {
+                placed_neighbours[y as usize] += 1;
+            }
+        }
+    }
+
+    /// Fixed chains sharing a qubit with another chain become movable. Returns whether any did.
+    fn release_overlapping(&mut self) -> bool {
+        let mut released = false;
+        for x in 0..self.chains.len() {
+            if !self.movable[x] && self.chains[x].iter().any(|&p| self.usage[p as usize] > 1) {
+                self.movable[x] = true;
+                released = true;
+            }
+        }
+        released
+    }
+
+    /// Places `x` without a bound, on a shared root if nothing else is left.
+    fn place_anyhow(&mut self, x: usize, rng: &mut Xoshiro256PlusPlus) {
+        if !self.place(x, None, false, rng) {
+            self.place(x, None, true, rng);
+        }
+    }
+
+    /// Re-routes `x` without raising the worst fill its chain had; freely if that fails.
+    fn push_down(&mut self, x: usize, rng: &mut Xoshiro256PlusPlus) {
+        let worst = self.chains[x].iter().map(|&p| self.usage[p as usize]).max().unwrap_or(1);
+        if !self.place(x, Some(worst), false, rng) {
+            self.place_anyhow(x, rng);
+        }
+    }
+
+    /// Tears up the chain of `x` and re-routes it through the current weights. With a `bound`,
+    /// qubits already used by `bound` or more other chains are off limits; unless
+    /// `shared_root`, so are roots on a neighbour's chain. Returns false (and leaves `x`
+    /// unplaced) if no chain exists under these limits.
+    fn place(
+        &mut self,
+        x: usize,
+        bound: Option<u16>,
+        shared_root: bool,
+        rng: &mut Xoshiro256PlusPlus,
+    ) -> bool {
+        for &p in &self.chains[x] {
+            self.usage[p as usize] -= 1;
+        }
+        self.chains[x].clear();
+        let nq = self.target.len();
+        // w = 2^(α·fill) with α shrinking as the worst fill grows, so that every fill level up
+        // to the worst stays exponentially apart while sums cannot overflow.
+        let mut widest = self.usage.iter().copied().max().unwrap_or(0).max(1);
+        if let Some(b) = bound {
+            widest = widest.min(b.max(1));
+        }
+        let alpha = if widest > 1 { WEIGHT_BITS / u32::from(widest) } else { WEIGHT_BITS - 1 };
+        let alpha =
+            alpha.min(std::env::var("EMBED_ALPHA").ok().and_then(|a| a.parse().ok()).unwrap_or(99));
+        for p in 0..nq {
+            let u = self.usage[p];
+            let history = if self.use_history && std::env::var("EMBED_NOHIST").is_err() {
+                u64::from(self.history[p])
+            } else {
+                0
+            };
+            self.weight[p] = (1 + history) << (alpha * u32::from(u.min(widest)));
+            self.blocked[p] = bound.is_some_and(|b| u >= b);
+        }
+        let placed: Vec<usize> = self.source[x]
+            .iter()
+            .map(|&y| y as usize)
+            .filter(|&y| !self.chains[y].is_empty())
+            .collect();
+        let chain = if placed.is_empty() {
+            let candidates: Vec<u32> =
+                (0..nq as u32).filter(|&p| !self.blocked[p as usize]).collect();
+            let least = candidates.iter().map(|&p| self.usage[p as usize]).min();
+            let candidates: Vec<u32> =
+                candidates.into_iter().filter(|&p| Some(self.usage[p as usize]) == least).collect();
+            if candidates.is_empty() {
+                return false;
+            }
+            vec![candidates[rng.random_range(0..candidates.len())]]
+        } else {
+            while self.dist.len() < placed.len() {
+                self.dist.push(vec![UNREACHED; nq]);
+                self.parent.push(vec![SOURCE; nq]);
+            }
+            for (slot, &y) in placed.iter().enumerate() {
+                self.dijkstra(slot, y);
+            }
+            let slots = placed.len();
+            // total[g] = Σ_y d_y(g), where d_y(g) counts g's own weight. The root may not lie on
+            // a neighbour's chain unless `shared_root` (then it pays its weight there too).
+            for p in 0..nq {
+                self.total[p] = if self.blocked[p] { UNREACHED } else { 0 };
+            }
+            for slot in 0..slots {
+                let (dist, parent) = (&self.dist[slot], &self.parent[slot]);
+                for p in 0..nq {
+                    let t = &mut self.total[p];
+                    if *t == UNREACHED {
+                        continue;
+                    }
+                    let d = dist[p];
+                    if d == UNREACHED || (parent[p] == SOURCE && !shared_root) {
+                        *t = UNREACHED;
+                    } else if parent[p] == SOURCE {
+                        *t += self.weight[p];
+                    } else {
+                        *t += d;
+                    }
+                }
+            }
+            let mut scored: Vec<(u64, u32, u32)> = (0..nq as u32)
+                .filter(|&p| self.total[p as usize] != UNREACHED)
+                .map(|p| (self.total[p as usize], rng.random::<u32>(), p))
+                .collect();
+            if scored.is_empty() {
+                return false;
+            }
+            let k = std::env::var("EMBED_CAND")
+                .ok()
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(ROOT_CANDIDATES)
+                .min(scored.len());
+            scored.select_nth_unstable(k - 1);
+            scored.truncate(k);
+            scored.sort_unstable();
+            let mut best: Option<((u64, usize), Vec<u32>)> = None;
+            for &(_, _, root) in &scored {
+                let chain = self.grow(root, slots);
+                let key = (self.chain_cost(&chain, slots), chain.len());
+                if best.as_ref().is_none_or(|(b, _)| key < *b) {
+                    best = Some((key, chain));
+                }
+            }
+            best.map(|(_, chain)| chain).unwrap_or_default()
+        };
+        for &p in &chain {
+            self.usage[p as usize] += 1;
+        }
+        self.chains[x] = chain;
+        true
+    }
+
+    /// Cost of a candidate chain: its qubits' weights plus, per neighbour, the distance from its
+    /// best attachment point (a shared qubit thus counts once more for every neighbour it
+    /// serves, as the root does in `Σ_y d_y(g)`).
+    fn chain_cost(&self, chain: &[u32], slots: usize) -> u64 {
+        let own: u64 = chain.iter().map(|&q| self.weight[q as usize]).sum();
+        let attach: u64 = (0..slots)
+            .map(|slot| {
+                chain
+                    .iter()
+                    .map(|&q| {
+                        if self.parent[slot][q as usize] == SOURCE {
+                            self.weight[q as usize]
+                        } else {
+                            self.dist[slot][q as usize]
+                        }
+                    })
+                    .min()
+                    .unwrap_or(UNREACHED)
+            })
+            .fold(0u64, u64::saturating_add);
+        own.saturating_add(attach)
+    }
+
+    /// Extra weight to connect chain qubit `q` to neighbour `slot`'s chain: 0 if `q` already
+    /// touches it (or lies on it).
+    fn extra(&self, slot: usize, q: u32) -> u64 {
+        if self.parent[slot][q as usize] == SOURCE {
+            0
+        } else {
+            self.dist[slot][q as usize] - self.weight[q as usize]
+        }
+    }
+
+    /// Grows a chain from `root`: neighbours in order of distance, each joined by the shortest
+    /// path from the nearest qubit already in the chain (a Steiner-tree approximation), then
+    /// leaves that touch no neighbour alone are pruned.
+    fn grow(&mut self, root: u32, slots: usize) -> Vec<u32> {
+        self.epoch += 1;
+        let epoch = self.epoch;
+        self.stamp[root as usize] = epoch;
+        let mut chain = vec![root];
+        let mut order: Vec<usize> = (0..slots).collect();
+        order.sort_by_key(|&slot| (self.dist[slot][root as usize], slot));
+        for slot in order {
+            let (extra, q) = chain
+                .iter()
+                .map(|&q| (self.extra(slot, q), q))
+                .min()
+                .expect("a chain is never empty");
+            if extra == 0 {
+                continue;
+            }
+            let mut p = self.parent[slot][q as usize];
+            while self.parent[slot][p as usize] != SOURCE {
+                if self.stamp[p as usize] != epoch {
+                    self.stamp[p as usize] = epoch;
+                    chain.push(p);
+                }
+                p = self.parent[slot][p as usize];
+            }
+        }
+        // Prune leaves whose every neighbour chain is touched elsewhere too.
+        let mut touches = vec![0u32; slots];
+        for &q in &chain {
+            for (slot, count) in touches.iter_mut().enumerate() {
+                if self.extra(slot, q) == 0 {
+                    *count += 1;
+                }
+            }
+        }
+        loop {
+            let mut removed = false;
+            let mut i = 0;
+            while i < chain.len() && chain.len() > 1 {
+                let q = chain[i];
+                let degree = self
+                    .target
+                    .neighbours(q)
+                    .iter()
+                    .filter(|&&v| self.stamp[v as usize] == epoch)
+                    .count();
+                let needed = (0..slots).any(|slot| touches[slot] == 1 && self.extra(slot, q) == 0);
+                if degree <= 1 && !needed {
+                    for (slot, count) in touches.iter_mut().enumerate() {
+                        if self.extra(slot, q) == 0 {
+                            *count -= 1;
+                        }
+                    }
+                    self.stamp[q as usize] = 0;
+                    chain.swap_remove(i);
+                    removed = true;
+                } else {
+                    i += 1;
+                }
+            }
+            if !removed {
+                break;
+            }
+        }
+        chain
+    }
+
+    /// Node-weighted multi-source Dijkstra from the chain of `y` into scratch `slot`:
+    /// `dist[g]` = least total weight of the qubits on a path from the chain to `g`, `g`
+    /// included and the chain excluded; `parent[g]` = previous qubit, `SOURCE` on the chain.
+    /// Blocked qubits are never entered.
+    fn dijkstra(&mut self, slot: usize, y: usize) {
+        let mut dist = std::mem::take(&mut self.dist[slot]);
+        let mut parent = std::mem::take(&mut self.parent[slot]);
+        dist.fill(UNREACHED);
+        parent.fill(SOURCE);
+        self.heap.clear();
+        for &p in &self.chains[y] {
+            dist[p as usize] = 0;
+            self.heap.push(0, p);
+        }
+        while let Some((d, u)) = self.heap.pop() {
+            if d > dist[u as usize] {
+                continue;
+            }
+            for &v in self.target.neighbours(u) {
+                if self.blocked[v as usize] {
+                    continue;
+                }
+                let nd = d + self.weight[v as usize];
+                if nd < dist[v as usize] {
+                    dist[v as usize] = nd;
+                    parent[v as usize] = u;
+                    self.heap.push(nd, v);
+                }
+            }
+        }
+        self.dist[slot] = dist;
+        self.parent[slot] = parent;
+    }
+}
+
+/// A monotone priority queue for Dijkstra over u64 keys (radix heap): entries live in the
+/// bucket of the highest bit in which their key differs from the last key popped, so each entry
+/// moves down at most 64 times.
+struct RadixHeap {
+    last: u64,
+    len: usize,
+    buckets: Vec<Vec<(u64, u32)>>,
+}
+
+impl RadixHeap {
+    fn new() -> RadixHeap {
+        RadixHeap { last: 0, len: 0, buckets: (0..65).map(|_| Vec::new()).collect() }
+    }
+
+    fn bucket(&self, key: u64) -> usize {
+        (64 - (key ^ self.last).leading_zeros()) as usize
+    }
+
+    fn clear(&mut self) {
+        self.buckets.iter_mut().for_each(Vec::clear);
+        self.last = 0;
+        self.len = 0;
+    }
+
+    /// Keys must not be below the last key popped.
+    fn push(&mut self, key: u64, value: u32) {
+        debug_assert!(key >= self.last);
+        let b = self.bucket(key);
+        self.buckets[b].push((key, value));
+        self.len += 1;
+    }
+
+    fn pop(&mut self) -> Option<(u64, u32)> {
+        if self.len == 0 {
+            return None;
+        }
+        if self.buckets[0].is_empty() {
+            let i = (1..65).find(|&i| !self.buckets[i].is_empty()).expect("len > 0");
+            let moving = std::mem::take(&mut self.buckets[i]);
+            self.last = moving.iter().map(|&(k, _)| k).min().expect("bucket is not empty");
+            for &(k, v) in &moving {
+                let b = self.bucket(k);
+                self.buckets[b].push((k, v));
+            }
+            // Keep the allocation of the emptied bucket.
+            let mut moving = moving;
+            moving.clear();
+            if self.buckets[i].is_empty() {
+                self.buckets[i] = moving;
+            }
+        }
+        self.len -= 1;
+        self.buckets[0].pop()
+    }
+}
