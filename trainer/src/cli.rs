@@ -28,7 +28,7 @@ pub enum Command {
     /// Sample digits from a trained model into a .npy file.
     Generate(GenerateArgs),
     /// Classify the test set through the model (class bits hidden).
-    Classify(RunArgs),
+    Classify(ClassifyArgs),
     /// Corrupt part of test images and restore them through the model (PNG before/after).
     Reconstruct(ReconstructArgs),
 }
@@ -90,10 +90,15 @@ pub struct TrainArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub struct ClassifyArgs {
     /// A run directory written by `train`.
     #[arg(long)]
     run: PathBuf,
+    /// Average the class units over this many stochastic passes (0 = one mean-field pass).
+    #[arg(long, default_value_t = 0)]
+    samples: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -457,11 +462,22 @@ fn atomic_write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("{}", path.display()))
 }
 
-fn classify_command(args: RunArgs) -> anyhow::Result<()> {
+fn classify_command(args: ClassifyArgs) -> anyhow::Result<()> {
+    if args.samples > 10_000 {
+        bail!("--samples {} is outside [0, 10000]", args.samples);
+    }
     let checkpoint = load_run(&args.run)?;
     let (_, test) = train::load_data(&checkpoint.config)?;
-    let accuracy = train::accuracy(&checkpoint.machine, &test);
-    let matrix = train::confusion(&checkpoint.machine, &test);
+    let machine = &checkpoint.machine;
+    let predicted = if args.samples == 0 {
+        machine.classify(test.pixels())
+    } else {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
+        let scores = machine.class_scores_sampled(test.pixels(), args.samples, &mut rng);
+        crate::model::argmax_rows(scores.view())
+    };
+    let accuracy = train::accuracy_of(&predicted, test.labels());
+    let matrix = train::confusion_of(&predicted, test.labels());
     println!("test accuracy through the model: {accuracy:.4} ({} images)", test.len());
     println!("confusion matrix (rows: true class, columns: predicted)");
     print!("     ");

@@ -567,17 +567,22 @@ impl Trainer {
     }
 }
 
-/// Fraction of `data` whose class the model infers correctly (class bits hidden).
+/// Fraction of `data` whose class the model infers correctly (class bits hidden, one
+/// mean-field pass).
 pub fn accuracy(machine: &HelmholtzMachine, data: &Dataset) -> f64 {
-    let predicted = machine.classify(data.pixels());
-    let correct = predicted.iter().zip(data.labels()).filter(|(p, l)| p == l).count();
-    correct as f64 / data.len().max(1) as f64
+    accuracy_of(&machine.classify(data.pixels()), data.labels())
+}
+
+/// Fraction of predictions equal to the labels.
+pub fn accuracy_of(predicted: &[u8], labels: &[u8]) -> f64 {
+    let correct = predicted.iter().zip(labels).filter(|(p, l)| p == l).count();
+    correct as f64 / labels.len().max(1) as f64
 }
 
 /// Confusion matrix `[true][predicted]`.
-pub fn confusion(machine: &HelmholtzMachine, data: &Dataset) -> [[u32; 10]; 10] {
+pub fn confusion_of(predicted: &[u8], labels: &[u8]) -> [[u32; 10]; 10] {
     let mut m = [[0u32; 10]; 10];
-    for (&p, &l) in machine.classify(data.pixels()).iter().zip(data.labels()) {
+    for (&p, &l) in predicted.iter().zip(labels) {
         if (p as usize) < 10 && (l as usize) < 10 {
             m[l as usize][p as usize] += 1;
         }
