@@ -28,7 +28,7 @@ fn every_command_has_help() {
 fn out_of_range_settings_name_the_setting() {
     let out = trainer(&["train", "--num-reads", "0", "--run", "/nonexistent/never"]);
     assert_one_line_error(&out, "num_reads");
-    let out = trainer(&["train", "--lr-start", "-1", "--run", "/nonexistent/never"]);
+    let out = trainer(&["train", "--lr-start=-1", "--run", "/nonexistent/never"]);
     assert_one_line_error(&out, "lr_start");
 }
 
