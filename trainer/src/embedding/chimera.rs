@@ -23,6 +23,9 @@
 
 use qahm_common::topology::{Chimera, ChimeraCoord, WorkingGraph};
 
+/// A candidate re-placement of one chain: (flip orientation, new line, partner chain).
+type Move = (bool, usize, Option<usize>);
+
 /// Chain-length bounds tried beyond the first one that yields any layout.
 const EXTRA_LENGTH_BOUNDS: usize = 3;
 /// Layouts realised per chain-length bound in the best-first search.
@@ -513,7 +516,7 @@ impl Assignment<'_> {
 /// Assigns lines to the chains of `plan` (greedy, then local search against dead couplers).
 /// Returns the chains (as qubit labels) left after dropping the most-clashing ones, and the
 /// crossing clashes found before dropping (empty if every chain was kept).
-fn realise(view: &View, reach: &Reach, plan: &Plan) -> (Vec<Vec<u32>>, Vec<Clash>) {
+fn realise(view: &View, reach: &Reach, plan: &Plan) -> (Vec<NativeChain>, Vec<Clash>) {
     let t = view.t;
     let mut chains: Vec<Placed> = plan
         .cells
@@ -556,7 +559,7 @@ fn realise(view: &View, reach: &Reach, plan: &Plan) -> (Vec<Vec<u32>>, Vec<Clash
         else {
             break;
         };
-        let mut best: Option<(usize, (bool, usize, Option<usize>))> = None;
+        let mut best: Option<(usize, Move)> = None;
         for mv in a.moves(worst) {
             let saved = (a.chains[worst], mv.2.map(|b| a.chains[b]));
             let before = a.faults_of(worst, mv.2);
@@ -605,14 +608,42 @@ fn realise(view: &View, reach: &Reach, plan: &Plan) -> (Vec<Vec<u32>>, Vec<Clash
         .iter()
         .zip(&dropped)
         .filter(|(_, d)| !**d)
-        .map(|(p, _)| {
-            let mut chain: Vec<u32> =
-                (plan.top..=p.y).map(|r| view.qubit(r, p.x, 0, p.kv)).collect();
-            chain.extend((p.x..=plan.right).map(|c| view.qubit(p.y, c, 1, p.kh)));
-            chain
-        })
+        .map(|(p, _)| native_chain(view, plan, p))
         .collect();
     (kept, found)
+}
+
+/// The qubits of one placed chain, and the free qubits extending its two lines by one at
+/// either end (used as attachment room when other chains must be re-routed around it).
+fn native_chain(view: &View, plan: &Plan, p: &Placed) -> NativeChain {
+    let (t, rows, cols) = (view.t, view.rows, view.cols);
+    let mut qubits: Vec<u32> = (plan.top..=p.y).map(|r| view.qubit(r, p.x, 0, p.kv)).collect();
+    qubits.extend((p.x..=plan.right).map(|c| view.qubit(p.y, c, 1, p.kh)));
+    let v_line = (p.x * t + p.kv) * rows;
+    let h_line = (p.y * t + p.kh) * cols;
+    let mut spare = Vec::new();
+    // Below the corner and above the top: V(y + 1) joins V(y) if v_ok[y + 1].
+    if p.y + 1 < rows && view.v_ok[v_line + p.y + 1] {
+        spare.push(view.qubit(p.y + 1, p.x, 0, p.kv));
+    }
+    if plan.top > 0 && view.v_qubit_ok[v_line + plan.top - 1] && view.v_ok[v_line + plan.top] {
+        spare.push(view.qubit(plan.top - 1, p.x, 0, p.kv));
+    }
+    // Left of the corner and right of R: H(x - 1) joins H(x) if h_ok[x].
+    if p.x > 0 && view.h_qubit_ok[h_line + p.x - 1] && view.h_ok[h_line + p.x] {
+        spare.push(view.qubit(p.y, p.x - 1, 1, p.kh));
+    }
+    if plan.right + 1 < cols && view.h_ok[h_line + plan.right + 1] {
+        spare.push(view.qubit(p.y, plan.right + 1, 1, p.kh));
+    }
+    NativeChain { qubits, spare }
+}
+
+/// A chain of a native layout plus spare qubits that may extend it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct NativeChain {
+    pub qubits: Vec<u32>,
+    pub spare: Vec<u32>,
 }
 
 /// A node of the layout search: one view, `(T, R)`, a set of line bans, and its best plan.
@@ -635,7 +666,7 @@ pub(super) fn native_clique(
     graph: &WorkingGraph,
     chimera: Chimera,
     n: usize,
-) -> Option<Vec<Vec<u32>>> {
+) -> Option<Vec<NativeChain>> {
     let t = chimera.shore as usize;
     if t == 0 || chimera.rows == 0 || chimera.cols == 0 || n == 0 {
         return None;
@@ -655,7 +686,7 @@ pub(super) fn native_clique(
     let lines_needed = n.div_ceil(t);
     let shortest = lines_needed + 1;
     let longest = chimera.rows as usize + chimera.cols as usize;
-    let mut best_partial: Option<(usize, Vec<Vec<u32>>)> = None;
+    let mut best_partial: Option<(usize, Vec<NativeChain>)> = None;
     let mut first_bound = None;
     let debug = std::env::var("EMBED_DEBUG").is_ok();
     for max_len in shortest..=longest {

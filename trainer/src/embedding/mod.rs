@@ -128,18 +128,12 @@ pub enum EmbeddingMethod {
 }
 
 /// Options for [`embed_clique_with`]; `Default` is what [`embed_clique`] uses.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct CliqueOptions {
     pub seed: u64,
     /// Skip the native Chimera layout even when a topology is given.
     pub heuristic_only: bool,
     pub heuristic: HeuristicParams,
-}
-
-impl Default for CliqueOptions {
-    fn default() -> Self {
-        CliqueOptions { seed: 0, heuristic_only: false, heuristic: HeuristicParams::default() }
-    }
 }
 
 /// A clique embedding and how it was found.
@@ -357,16 +351,16 @@ pub fn embed_clique_with(
     topology: Option<Chimera>,
     options: &CliqueOptions,
 ) -> Result<CliqueEmbedding, EmbeddingError> {
-    if let Some(c) = topology {
-        if c.num_qubits() != graph.num_qubits() {
-            return Err(EmbeddingError::TopologyMismatch {
-                rows: c.rows,
-                cols: c.cols,
-                shore: c.shore,
-                expected: c.num_qubits(),
-                found: graph.num_qubits(),
-            });
-        }
+    if let Some(c) = topology
+        && c.num_qubits() != graph.num_qubits()
+    {
+        return Err(EmbeddingError::TopologyMismatch {
+            rows: c.rows,
+            cols: c.cols,
+            shore: c.shore,
+            expected: c.num_qubits(),
+            found: graph.num_qubits(),
+        });
     }
     let not_found = EmbeddingError::NotFound { num_logical: n, num_qubits: graph.qubits().len() };
     if n == 0 {
@@ -376,24 +370,29 @@ pub fn embed_clique_with(
         });
     }
     let source = clique_adjacency(n);
-    if let (Some(c), false) = (topology, options.heuristic_only) {
-        if let Some(layout) = chimera::native_clique(graph, c, n) {
+    if let (Some(c), false) = (topology, options.heuristic_only)
+        && let Some(layout) = chimera::native_clique(graph, c, n)
+    {
+        {
             let rerouted = n - layout.len();
-            if std::env::var("EMBED_DEBUG").is_ok() {
-                eprintln!("native placed {} of {n}", layout.len());
-            }
             let found = if rerouted == 0 {
-                Some((Embedding { chains: layout }, EmbeddingMethod::Native))
+                let chains = layout.into_iter().map(|chain| chain.qubits).collect();
+                Some((Embedding { chains }, EmbeddingMethod::Native))
             } else {
-                let mut partial = layout;
+                // Native chains stay fixed, each with its spare end qubits as attachment room;
+                // the missing variables are routed around them, then unused spares are pruned.
+                let mut partial: Vec<Vec<u32>> = layout
+                    .into_iter()
+                    .map(|chain| chain.qubits.into_iter().chain(chain.spare).collect())
+                    .collect();
                 partial.resize(n, Vec::new());
                 heuristic::complete(graph, &source, &partial, &options.heuristic, options.seed)
                     .map(|e| (e, EmbeddingMethod::NativeRepaired { rerouted }))
             };
-            if let Some((embedding, method)) = found {
-                if embedding.validate(graph, n).is_ok() {
-                    return Ok(CliqueEmbedding { embedding, method });
-                }
+            if let Some((embedding, method)) = found
+                && embedding.validate(graph, n).is_ok()
+            {
+                return Ok(CliqueEmbedding { embedding, method });
             }
         }
     }
