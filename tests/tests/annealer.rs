@@ -435,3 +435,60 @@ async fn health_is_serving_until_shutdown_and_in_flight_work_drains() {
     drop(tx);
     tokio::time::timeout(Duration::from_secs(20), done).await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn an_empty_problem_is_answered_not_crashed_on() {
+    let server = TestServer::start(seeded_config()).await;
+    let mut client = server.client().await;
+    let empty = pb::SampleRequest {
+        request_id: "empty".into(),
+        num_reads: 10,
+        answer_mode: pb::AnswerMode::Raw as i32,
+        ..Default::default()
+    };
+    let mut results = run_stream(&mut client, vec![empty]).await.unwrap();
+    let (answer, _) = results.pop().unwrap().1.unwrap();
+    assert!(answer.set.active_variables.is_empty());
+    assert_eq!(answer.set.energies, vec![0.0; 10]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn reflection_lists_the_annealer_in_v1_and_v1alpha() {
+    use tonic_reflection::pb::{v1, v1alpha};
+    let server = TestServer::start(seeded_config()).await;
+
+    let mut client =
+        v1::server_reflection_client::ServerReflectionClient::new(server.channel().await);
+    let request = v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let mut replies =
+        client.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
+    let reply = replies.next().await.unwrap().unwrap();
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        reply.message_response
+    else {
+        panic!("expected a service list, got {reply:?}");
+    };
+    let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
+    assert!(names.contains(&"qahm.annealer.v1.Annealer"), "{names:?}");
+    assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
+
+    let mut client =
+        v1alpha::server_reflection_client::ServerReflectionClient::new(server.channel().await);
+    let request = v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(v1alpha::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let mut replies =
+        client.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
+    let reply = replies.next().await.unwrap().unwrap();
+    assert!(format!("{reply:?}").contains("qahm.annealer.v1.Annealer"));
+    server.shutdown().await;
+}

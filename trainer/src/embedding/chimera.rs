@@ -653,8 +653,21 @@ struct Node {
     bans: usize,
 }
 
+/// What the native search found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum NativeLayout {
+    /// All `n` chains, pairwise joined.
+    Complete(Vec<NativeChain>),
+    /// No complete layout: the best partial layouts (fewest missing chains first, at most one
+    /// per view of the grid), each clash-free.
+    Partial(Vec<Vec<NativeChain>>),
+}
+
+/// At most this many partial layouts are returned for repair.
+const MAX_PARTIALS: usize = 4;
+
 /// A native clique layout of K_`n` in `graph` seen as `chimera`: `n` chains if one is found
-/// without clashes, otherwise the largest clash-free partial layout found (fewer chains, every
+/// without clashes, otherwise the largest clash-free partial layouts found (fewer chains, every
 /// pair of them joined), or `None` if nothing could be placed.
 ///
 /// For increasing bounds on the chain length, a best-first search over (view, `T`, `R`, line
@@ -666,7 +679,7 @@ pub(super) fn native_clique(
     graph: &WorkingGraph,
     chimera: Chimera,
     n: usize,
-) -> Option<Vec<NativeChain>> {
+) -> Option<NativeLayout> {
     let t = chimera.shore as usize;
     if t == 0 || chimera.rows == 0 || chimera.cols == 0 || n == 0 {
         return None;
@@ -686,7 +699,8 @@ pub(super) fn native_clique(
     let lines_needed = n.div_ceil(t);
     let shortest = lines_needed + 1;
     let longest = chimera.rows as usize + chimera.cols as usize;
-    let mut best_partial: Option<(usize, Vec<NativeChain>)> = None;
+    // (missing, qubits, view, chains), at most one per view.
+    let mut partials: Vec<(usize, usize, usize, Vec<NativeChain>)> = Vec::new();
     let mut first_bound = None;
     let debug = std::env::var("EMBED_DEBUG").is_ok();
     for max_len in shortest..=longest {
@@ -716,7 +730,8 @@ pub(super) fn native_clique(
         while expansions < MAX_EXPANSIONS && !nodes.is_empty() {
             let best = (0..nodes.len()).min_by_key(|&i| (key(&nodes[i]), i)).unwrap_or(0);
             let node = nodes.swap_remove(best);
-            if best_partial.as_ref().is_some_and(|(missing, _)| n - node.plan.count >= *missing) {
+            let fewest_missing = partials.iter().map(|p| p.0).min();
+            if fewest_missing.is_some_and(|missing| n - node.plan.count > missing) {
                 break;
             }
             expansions += 1;
@@ -736,11 +751,17 @@ pub(super) fn native_clique(
                 );
             }
             if chains.len() == n {
-                return Some(chains);
+                return Some(NativeLayout::Complete(chains));
             }
-            let missing = n - chains.len();
-            if !chains.is_empty() && best_partial.as_ref().is_none_or(|(m, _)| missing < *m) {
-                best_partial = Some((missing, chains));
+            if !chains.is_empty() {
+                let missing = n - chains.len();
+                let qubits = chains.iter().map(|c| c.qubits.len()).sum();
+                let entry = (missing, qubits, node.plan.view, chains);
+                match partials.iter_mut().find(|p| p.2 == node.plan.view) {
+                    Some(p) if (entry.0, entry.1) < (p.0, p.1) => *p = entry,
+                    Some(_) => {}
+                    None => partials.push(entry),
+                }
             }
             let Some(&clash) = clashes.first() else { continue };
             if node.bans >= MAX_BANS {
@@ -777,5 +798,7 @@ pub(super) fn native_clique(
             }
         }
     }
-    best_partial.map(|(_, chains)| chains)
+    partials.sort_by_key(|p| (p.0, p.1, p.2));
+    partials.truncate(MAX_PARTIALS);
+    (!partials.is_empty()).then(|| NativeLayout::Partial(partials.into_iter().map(|p| p.3).collect()))
 }

@@ -370,30 +370,21 @@ pub fn embed_clique_with(
         });
     }
     let source = clique_adjacency(n);
-    if let (Some(c), false) = (topology, options.heuristic_only)
-        && let Some(layout) = chimera::native_clique(graph, c, n)
-    {
-        {
-            let rerouted = n - layout.len();
-            let found = if rerouted == 0 {
-                let chains = layout.into_iter().map(|chain| chain.qubits).collect();
-                Some((Embedding { chains }, EmbeddingMethod::Native))
-            } else {
-                // Native chains stay fixed, each with its spare end qubits as attachment room;
-                // the missing variables are routed around them, then unused spares are pruned.
-                let mut partial: Vec<Vec<u32>> = layout
-                    .into_iter()
-                    .map(|chain| chain.qubits.into_iter().chain(chain.spare).collect())
-                    .collect();
-                partial.resize(n, Vec::new());
-                heuristic::complete(graph, &source, &partial, &options.heuristic, options.seed)
-                    .map(|e| (e, EmbeddingMethod::NativeRepaired { rerouted }))
-            };
-            if let Some((embedding, method)) = found
-                && embedding.validate(graph, n).is_ok()
-            {
-                return Ok(CliqueEmbedding { embedding, method });
+    if let (Some(c), false) = (topology, options.heuristic_only) {
+        match chimera::native_clique(graph, c, n) {
+            Some(chimera::NativeLayout::Complete(chains)) => {
+                let embedding = Embedding { chains: chains.into_iter().map(|c| c.qubits).collect() };
+                if embedding.validate(graph, n).is_ok() {
+                    return Ok(CliqueEmbedding { embedding, method: EmbeddingMethod::Native });
+                }
             }
+            Some(chimera::NativeLayout::Partial(layouts)) => {
+                if let Some((embedding, rerouted)) = repair(graph, &source, layouts, options) {
+                    let method = EmbeddingMethod::NativeRepaired { rerouted };
+                    return Ok(CliqueEmbedding { embedding, method });
+                }
+            }
+            None => {}
         }
     }
     let embedding = find_embedding(graph, &source, &options.heuristic, options.seed)
@@ -401,6 +392,53 @@ pub fn embed_clique_with(
     embedding.validate(graph, n)?;
     Ok(CliqueEmbedding { embedding, method: EmbeddingMethod::Heuristic })
 }
+
+/// Completes partial native layouts: native chains stay fixed, each with its spare end qubits
+/// as attachment room; the missing variables are routed around them by the heuristic and
+/// unused spares pruned. Each layout is tried with `REPAIR_ATTEMPTS` seeds derived from
+/// `options.seed`; the valid result with the shortest longest chain (then the fewest qubits)
+/// wins, and the search stops early once the longest chain is no longer than the native ones.
+/// Returns the embedding and the number of re-routed chains.
+fn repair(
+    graph: &WorkingGraph,
+    source: &[Vec<u32>],
+    layouts: Vec<Vec<chimera::NativeChain>>,
+    options: &CliqueOptions,
+) -> Option<(Embedding, usize)> {
+    let n = source.len();
+    let mut best: Option<((usize, usize), Embedding, usize)> = None;
+    for layout in layouts {
+        let rerouted = n - layout.len();
+        let longest_native = layout.iter().map(|c| c.qubits.len()).max().unwrap_or(0);
+        let mut partial: Vec<Vec<u32>> = layout
+            .into_iter()
+            .map(|chain| chain.qubits.into_iter().chain(chain.spare).collect())
+            .collect();
+        partial.resize(n, Vec::new());
+        for attempt in 0..REPAIR_ATTEMPTS {
+            let seed = options.seed.wrapping_add(attempt.wrapping_mul(0xD1B5_4A32_D192_ED03));
+            let Some(found) = heuristic::complete(graph, source, &partial, &options.heuristic, seed)
+            else {
+                continue;
+            };
+            if found.validate(graph, n).is_err() {
+                continue;
+            }
+            let stats = found.stats();
+            let key = (stats.max, stats.num_qubits);
+            if best.as_ref().is_none_or(|(k, _, _)| key < *k) {
+                best = Some((key, found, rerouted));
+            }
+            if key.0 <= longest_native {
+                return best.map(|(_, e, r)| (e, r));
+            }
+        }
+    }
+    best.map(|(_, e, r)| (e, r))
+}
+
+/// Seeds tried per partial layout.
+const REPAIR_ATTEMPTS: u64 = 2;
 
 /// Adjacency lists of K_n.
 fn clique_adjacency(n: usize) -> Vec<Vec<u32>> {
