@@ -194,17 +194,17 @@ impl TrainConfig {
 pub enum TrainError {
     #[error("config {0}")]
     Config(String),
-    #[error("data: {0}")]
+    #[error(transparent)]
     Data(#[from] crate::data::DataError),
-    #[error("model: {0}")]
+    #[error(transparent)]
     Model(#[from] crate::model::ModelError),
-    #[error("embedding: {0}")]
+    #[error(transparent)]
     Embedding(#[from] embedding::EmbeddingError),
-    #[error("annealer: {0}")]
+    #[error(transparent)]
     Annealer(#[from] AnnealerError),
-    #[error("prior: {0}")]
+    #[error(transparent)]
     Prior(#[from] PriorError),
-    #[error("report: {0}")]
+    #[error(transparent)]
     Report(#[from] crate::report::ReportError),
     #[error("{path}: {message}")]
     File { path: PathBuf, message: String },

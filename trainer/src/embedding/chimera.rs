@@ -800,5 +800,6 @@ pub(super) fn native_clique(
     }
     partials.sort_by_key(|p| (p.0, p.1, p.2));
     partials.truncate(MAX_PARTIALS);
-    (!partials.is_empty()).then(|| NativeLayout::Partial(partials.into_iter().map(|p| p.3).collect()))
+    (!partials.is_empty())
+        .then(|| NativeLayout::Partial(partials.into_iter().map(|p| p.3).collect()))
 }

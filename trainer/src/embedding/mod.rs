@@ -373,7 +373,8 @@ pub fn embed_clique_with(
     if let (Some(c), false) = (topology, options.heuristic_only) {
         match chimera::native_clique(graph, c, n) {
             Some(chimera::NativeLayout::Complete(chains)) => {
-                let embedding = Embedding { chains: chains.into_iter().map(|c| c.qubits).collect() };
+                let embedding =
+                    Embedding { chains: chains.into_iter().map(|c| c.qubits).collect() };
                 if embedding.validate(graph, n).is_ok() {
                     return Ok(CliqueEmbedding { embedding, method: EmbeddingMethod::Native });
                 }
@@ -406,6 +407,12 @@ fn repair(
     options: &CliqueOptions,
 ) -> Option<(Embedding, usize)> {
     let n = source.len();
+    // Each attempt is one short try: a repair that does not converge quickly rarely will.
+    let params = HeuristicParams {
+        tries: 1,
+        max_rounds: options.heuristic.max_rounds.min(REPAIR_ROUNDS),
+        patience: options.heuristic.patience,
+    };
     let mut best: Option<((usize, usize), Embedding, usize)> = None;
     for layout in layouts {
         let rerouted = n - layout.len();
@@ -417,8 +424,7 @@ fn repair(
         partial.resize(n, Vec::new());
         for attempt in 0..REPAIR_ATTEMPTS {
             let seed = options.seed.wrapping_add(attempt.wrapping_mul(0xD1B5_4A32_D192_ED03));
-            let Some(found) = heuristic::complete(graph, source, &partial, &options.heuristic, seed)
-            else {
+            let Some(found) = heuristic::complete(graph, source, &partial, &params, seed) else {
                 continue;
             };
             if found.validate(graph, n).is_err() {
@@ -439,6 +445,8 @@ fn repair(
 
 /// Seeds tried per partial layout.
 const REPAIR_ATTEMPTS: u64 = 2;
+/// Round budget of one repair attempt.
+const REPAIR_ROUNDS: u32 = 40;
 
 /// Adjacency lists of K_n.
 fn clique_adjacency(n: usize) -> Vec<Vec<u32>> {
