@@ -7,23 +7,27 @@
 //! A layout fixes a top row `T` and a right column `R`. Each chain has a *corner* cell `(y, x)`
 //! and is the vertical line `V(x, kv)` over rows `T..=y` plus the horizontal line `H(y, kh)`
 //! over columns `x..=R`, joined by the intra-cell coupler of the corner: `(y-T+1) + (R-x+1)`
-//! qubits. Corner cells strictly increase in both row and column. Two chains A, B with
-//! corners `(ya, xa) < (yb, xb)` then meet in cell `(ya, xb)`, where A's horizontal line
-//! crosses B's vertical line; chains sharing a corner cell meet inside it. With 15 corner
-//! cells on the diagonal and four chains each this is the K_60 "triangle" of Boothby, King &
-//! Roy (2016) with chains of 16 qubits; choosing the staircase, the lines and the symmetry
-//! lets the layout dodge inactive qubits and dead couplers.
+//! qubits. Corners lie on a monotone staircase (each step right, down or both), so any two
+//! chains A, B with corners `(ya, xa) <= (yb, xb)` meet in cell `(ya, xb)`, where A's
+//! horizontal line crosses B's vertical line; chains sharing a corner cell meet inside it.
+//! With 15 corner cells on the diagonal and four chains each this is the K_60 "triangle" of
+//! Boothby, King & Roy (2016) with chains of 16 qubits; choosing the staircase, the lines and
+//! the symmetry lets the layout dodge inactive qubits and dead couplers.
 //!
 //! For one view and one `(T, R)`, a line is usable by a corner if all its qubits and the
-//! couplers along it are active; a cell's capacity is a maximum matching of usable vertical
-//! and horizontal lines through live corner couplers. Dynamic programming over cells then finds
-//! the staircase of minimum total qubits for a bound on the chain length. Lines are finally
-//! picked per cell to avoid dead crossing couplers; chains that still clash are left out and
-//! reported as missing, for the heuristic to re-route.
+//! couplers along it up to the corner are active. Lines of a row (column) are nested in what
+//! they can serve, so whether a staircase fits is a prefix (suffix) count per row (column);
+//! dynamic programming over cells finds the staircase with the most chains and then the fewest
+//! qubits, for a bound on the chain length. Lines are then assigned (greedily, then by local
+//! search against dead couplers). A dead coupler where two chosen lines cross branches the
+//! search: one child bans the vertical line from that row down, the other the horizontal line
+//! from that column left. Chains that still clash are left out and reported as missing, with
+//! each kept chain's free end qubits as room for the heuristic that re-routes them.
 
 use qahm_common::topology::{Chimera, ChimeraCoord, WorkingGraph};
 
-/// A candidate re-placement of one chain: (flip orientation, new line, partner chain).
+/// A candidate line change for one chain: (horizontal line?, new line index, chain that
+/// currently holds that line and takes the old one in exchange).
 type Move = (bool, usize, Option<usize>);
 
 /// Chain-length bounds tried beyond the first one that yields any layout.
@@ -702,7 +706,6 @@ pub(super) fn native_clique(
     // (missing, qubits, view, chains), at most one per view.
     let mut partials: Vec<(usize, usize, usize, Vec<NativeChain>)> = Vec::new();
     let mut first_bound = None;
-    let debug = std::env::var("EMBED_DEBUG").is_ok();
     for max_len in shortest..=longest {
         if first_bound.is_some_and(|b| max_len > b + EXTRA_LENGTH_BOUNDS) {
             break;
@@ -737,19 +740,6 @@ pub(super) fn native_clique(
             expansions += 1;
             let view = &views[node.plan.view];
             let (chains, clashes) = realise(view, &node.reach, &node.plan);
-            if debug {
-                eprintln!(
-                    "len {max_len} view {} T {} R {} bans {} count {} total {} -> {} clashes {:?}",
-                    node.plan.view,
-                    node.plan.top,
-                    node.plan.right,
-                    node.bans,
-                    node.plan.count,
-                    node.plan.total,
-                    chains.len(),
-                    clashes
-                );
-            }
             if chains.len() == n {
                 return Some(NativeLayout::Complete(chains));
             }

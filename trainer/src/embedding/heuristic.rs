@@ -1,22 +1,28 @@
 //! General minor embedding after Cai, Macready & Roy (2014), "A practical heuristic for
 //! finding graph minors", with the refinements of D-Wave's minorminer.
 //!
-//! A chain is placed for one variable at a time. Every qubit `g` weighs `w(g) = 2^{α·u(g)}`,
-//! where `u(g)` counts the chains already on it and `α` shrinks as the worst fill grows, so
-//! sharing a qubit costs more than any detour but stays possible. For variable `x`, a
-//! node-weighted Dijkstra from each placed neighbour's chain gives `d_y(g)` (`g`'s own weight
-//! included); the cheapest roots by `Σ_y d_y(g)` are tried, each growing a chain by joining the neighbours in
-//! order of distance through the shortest path from the nearest qubit already in the chain, and
-//! pruning leaves that touch nothing new; the lightest chain wins.
+//! A chain is placed for one variable at a time. Every qubit `g` weighs
+//! `w(g) = (1 + h(g))·2^{α·u(g)}`, where `u(g)` counts the chains already on it, `α` shrinks as
+//! the worst fill grows (so sharing a qubit costs more than any detour but stays possible), and
+//! `h(g)` counts the rounds `g` ended shared (negotiated-congestion history: contested spots
+//! get dearer for every chain, which breaks deadlocks). For variable `x`, a node-weighted
+//! Dijkstra (radix heap) from each placed neighbour's chain gives `d_y(g)`, `g`'s own weight
+//! included; roots may not lie on a neighbour's chain. The cheapest roots by `Σ_y d_y(g)` are
+//! tried, each growing a chain by joining the neighbours in order of distance through the
+//! shortest path from the nearest qubit already in the chain (a Steiner approximation) and
+//! pruning leaves that touch nothing new; the cheapest chain wins. Path tails that serve a
+//! single neighbour are then handed to that neighbour ("flip back"), so the work of meeting is
+//! shared and no chain balloons.
 //!
 //! After an initial pass that places every variable (most-placed-neighbours first), rounds
 //! tear up and re-route each movable chain in a random order. A re-route may not use qubits
 //! whose fill would exceed the worst fill the chain had before ("push-down"), so the maximum
 //! overlap never grows; when the chain cannot be placed that way it is placed freely. Once no
 //! qubit is shared, further rounds (overlaps forbidden) shorten chains, keeping the best
-//! embedding by (longest chain, total qubits). A try ends after `patience` rounds without
-//! improvement or `max_rounds` rounds; tries restart from the initial state with fresh
-//! randomness.
+//! embedding by (longest chain, total qubits); a final pass prunes every leaf qubit no
+//! required pair needs. A try ends after `patience` rounds without improvement or
+//! `max_rounds` rounds; tries restart with fresh randomness. Fixed chains (repair mode) stay
+//! put unless overlaps cannot be resolved without them.
 //!
 //! Randomness (variable order, ties) comes only from the seed, so results are reproducible.
 
@@ -97,15 +103,6 @@ pub(super) fn complete(
         );
         let mut search = Search::new(&target, source, initial.clone());
         if let Some(mut chains) = search.run(params, &mut rng) {
-            if std::env::var("EMBED_DEBUG").is_ok() {
-                let e = Embedding {
-                    chains: chains
-                        .iter()
-                        .map(|c| c.iter().map(|&p| target.labels[p as usize]).collect())
-                        .collect(),
-                };
-                eprintln!("before prune: {:?}", e.validate(graph, source.len()));
-            }
             prune_leaves(&target, source, &mut chains);
             let chains = chains
                 .into_iter()
@@ -223,6 +220,15 @@ impl Target {
     }
 }
 
+/// A chain grown from a root, with the path tails `flip_back` may hand to neighbours.
+struct Grown {
+    chain: Vec<u32>,
+    /// (neighbour slot, path qubits from the chain side to the neighbour side).
+    segments: Vec<(usize, Vec<u32>)>,
+    /// Qubits other paths hang from.
+    anchors: Vec<u32>,
+}
+
 const UNREACHED: u64 = u64::MAX;
 const SOURCE: u32 = u32::MAX;
 /// Qubit weights stay below 2^WEIGHT_BITS, so sums over thousands of qubits and hundreds of
@@ -244,6 +250,8 @@ struct Search<'a> {
     /// chains that sit next to them without overlapping.
     history: Vec<u16>,
     use_history: bool,
+    /// Tails are flipped back to neighbours shorter than this (0: no limit).
+    flip_target: usize,
     // Per placement: qubit weights and qubits the new chain may not use.
     weight: Vec<u64>,
     blocked: Vec<bool>,
@@ -265,8 +273,7 @@ impl<'a> Search<'a> {
                 usage[p as usize] += 1;
             }
         }
-        let movable =
-            chains.iter().map(|c| c.is_empty() || std::env::var("EMBED_ALLMOV").is_ok()).collect();
+        let movable = chains.iter().map(Vec::is_empty).collect();
         Search {
             target,
             source,
@@ -275,6 +282,7 @@ impl<'a> Search<'a> {
             movable,
             history: vec![0; nq],
             use_history: true,
+            flip_target: 0,
             weight: vec![1; nq],
             blocked: vec![false; nq],
             dist: Vec::new(),
@@ -315,31 +323,12 @@ impl<'a> Search<'a> {
         params: &HeuristicParams,
         rng: &mut Xoshiro256PlusPlus,
     ) -> Option<Vec<Vec<u32>>> {
-        let debug = std::env::var("EMBED_DEBUG").is_ok();
         self.initialise(rng);
-        if debug {
-            eprintln!("after init fill {:?} score {:?}", self.fill_stats(), self.score());
-        }
         let mut rounds = 0;
         let mut stale = 0;
         let mut best_fill = self.fill_stats();
         let mut best_overlaps = self.overlaps();
         while self.overlaps() > 0 {
-            if debug {
-                eprintln!("round {rounds} fill {:?} score {:?}", self.fill_stats(), self.score());
-                if std::env::var("EMBED_DEBUG2").is_ok() {
-                    eprintln!(
-                        "   chains {:?}",
-                        self.chains
-                            .iter()
-                            .map(|c| c
-                                .iter()
-                                .map(|&p| self.target.labels[p as usize])
-                                .collect::<Vec<_>>())
-                            .collect::<Vec<_>>()
-                    );
-                }
-            }
             if rounds >= params.max_rounds {
                 return None;
             }
@@ -369,6 +358,7 @@ impl<'a> Search<'a> {
         }
         let mut best = (self.score(), self.chains.clone());
         self.use_history = false;
+        self.flip_target = best.0.0;
         stale = 0;
         while stale < params.patience && rounds < params.max_rounds {
             for x in self.movable_order(rng) {
@@ -376,11 +366,9 @@ impl<'a> Search<'a> {
             }
             rounds += 1;
             let score = self.score();
-            if debug {
-                eprintln!("round {rounds} fill {:?} score {score:?}", self.fill_stats());
-            }
             if self.overlaps() == 0 && score < best.0 {
                 best = (score, self.chains.clone());
+                self.flip_target = score.0;
                 stale = 0;
             } else {
                 stale += 1;
@@ -407,9 +395,6 @@ impl<'a> Search<'a> {
                 .expect("pending is not empty");
             let x = pending.swap_remove(at);
             self.place_anyhow(x, rng);
-            if std::env::var("EMBED_DEBUG2").is_ok() {
-                eprintln!("init {x}: chain {:?} fill {:?}", self.chains[x], self.fill_stats());
-            }
             for &y in &self.source[x] {
                 placed_neighbours[y as usize] += 1;
             }
@@ -466,15 +451,9 @@ impl<'a> Search<'a> {
             widest = widest.min(b.max(1));
         }
         let alpha = if widest > 1 { WEIGHT_BITS / u32::from(widest) } else { WEIGHT_BITS - 1 };
-        let alpha =
-            alpha.min(std::env::var("EMBED_ALPHA").ok().and_then(|a| a.parse().ok()).unwrap_or(99));
         for p in 0..nq {
             let u = self.usage[p];
-            let history = if self.use_history && std::env::var("EMBED_NOHIST").is_err() {
-                u64::from(self.history[p])
-            } else {
-                0
-            };
+            let history = if self.use_history { u64::from(self.history[p]) } else { 0 };
             self.weight[p] = (1 + history) << (alpha * u32::from(u.min(widest)));
             self.blocked[p] = bound.is_some_and(|b| u >= b);
         }
@@ -531,23 +510,25 @@ impl<'a> Search<'a> {
             if scored.is_empty() {
                 return false;
             }
-            let k = std::env::var("EMBED_CAND")
-                .ok()
-                .and_then(|a| a.parse().ok())
-                .unwrap_or(ROOT_CANDIDATES)
-                .min(scored.len());
+            let k = ROOT_CANDIDATES.min(scored.len());
             scored.select_nth_unstable(k - 1);
             scored.truncate(k);
             scored.sort_unstable();
-            let mut best: Option<((u64, usize), Vec<u32>)> = None;
+            let mut best: Option<((u64, usize), Grown)> = None;
             for &(_, _, root) in &scored {
-                let chain = self.grow(root, slots);
-                let key = (self.chain_cost(&chain, slots), chain.len());
+                let grown = self.grow(root, slots);
+                let key = (self.chain_cost(&grown.chain, slots), grown.chain.len());
                 if best.as_ref().is_none_or(|(b, _)| key < *b) {
-                    best = Some((key, chain));
+                    best = Some((key, grown));
                 }
             }
-            best.map(|(_, chain)| chain).unwrap_or_default()
+            let (_, grown) = best.expect("at least one root was scored");
+            for &p in &grown.chain {
+                self.usage[p as usize] += 1;
+            }
+            self.chains[x] = grown.chain.clone();
+            self.flip_back(x, &grown, &placed, self.flip_target);
+            return true;
         };
         for &p in &chain {
             self.usage[p as usize] += 1;
@@ -591,12 +572,15 @@ impl<'a> Search<'a> {
 
     /// Grows a chain from `root`: neighbours in order of distance, each joined by the shortest
     /// path from the nearest qubit already in the chain (a Steiner-tree approximation), then
-    /// leaves that touch no neighbour alone are pruned.
-    fn grow(&mut self, root: u32, slots: usize) -> Vec<u32> {
+    /// leaves that touch no neighbour alone are pruned. Also returns, per neighbour slot, the
+    /// tail of its path that nothing else hangs from (see [`Self::flip_back`]).
+    fn grow(&mut self, root: u32, slots: usize) -> Grown {
         self.epoch += 1;
         let epoch = self.epoch;
         self.stamp[root as usize] = epoch;
         let mut chain = vec![root];
+        let mut anchors = vec![root];
+        let mut segments = Vec::new();
         let mut order: Vec<usize> = (0..slots).collect();
         order.sort_by_key(|&slot| (self.dist[slot][root as usize], slot));
         for slot in order {
@@ -608,14 +592,22 @@ impl<'a> Search<'a> {
             if extra == 0 {
                 continue;
             }
+            anchors.push(q);
+            let mut tail = Vec::new();
             let mut p = self.parent[slot][q as usize];
             while self.parent[slot][p as usize] != SOURCE {
-                if self.stamp[p as usize] != epoch {
+                if self.stamp[p as usize] == epoch {
+                    // The path runs through the chain again: only what follows is a tail.
+                    anchors.push(p);
+                    tail.clear();
+                } else {
                     self.stamp[p as usize] = epoch;
                     chain.push(p);
+                    tail.push(p);
                 }
                 p = self.parent[slot][p as usize];
             }
+            segments.push((slot, tail));
         }
         // Prune leaves whose every neighbour chain is touched elsewhere too.
         let mut touches = vec![0u32; slots];
@@ -655,7 +647,56 @@ impl<'a> Search<'a> {
                 break;
             }
         }
-        chain
+        // A tail whose end was pruned no longer reaches its neighbour: drop it.
+        let members = &self.stamp;
+        segments.retain(|(_, tail)| tail.last().is_some_and(|&p| members[p as usize] == epoch));
+        Grown { chain, segments, anchors }
+    }
+
+    /// Hands path tails of the new chain of `x` to the neighbours they lead to (minorminer's
+    /// "flip back"): walking back from the neighbour's end, each tail qubit moves into that
+    /// neighbour's chain until a qubit other paths hang from, a qubit that alone lets `x`
+    /// touch another neighbour, or a neighbour already `target` long (0: no limit). Chains stay
+    /// connected and adjacent; connection work is shared instead of piling onto `x`.
+    fn flip_back(&mut self, x: usize, grown: &Grown, placed: &[usize], target: usize) {
+        self.epoch += 1;
+        let epoch = self.epoch;
+        for &p in &self.chains[x] {
+            self.stamp[p as usize] = epoch;
+        }
+        let slots = placed.len();
+        let mut touches = vec![0u32; slots];
+        for &q in &self.chains[x] {
+            for (slot, count) in touches.iter_mut().enumerate() {
+                if self.extra(slot, q) == 0 {
+                    *count += 1;
+                }
+            }
+        }
+        for (slot, tail) in grown.segments.iter().rev() {
+            let y = placed[*slot];
+            if !self.movable[y] {
+                continue;
+            }
+            for &p in tail.iter().rev() {
+                if self.stamp[p as usize] != epoch
+                    || grown.anchors.contains(&p)
+                    || (target > 0 && self.chains[y].len() >= target)
+                    || (0..slots).any(|z| z != *slot && touches[z] == 1 && self.extra(z, p) == 0)
+                {
+                    break;
+                }
+                for (z, count) in touches.iter_mut().enumerate() {
+                    if self.extra(z, p) == 0 {
+                        *count -= 1;
+                    }
+                }
+                self.stamp[p as usize] = 0;
+                let at = self.chains[x].iter().position(|&q| q == p).expect("p is in the chain");
+                self.chains[x].swap_remove(at);
+                self.chains[y].push(p);
+            }
+        }
     }
 
     /// Node-weighted multi-source Dijkstra from the chain of `y` into scratch `slot`:

@@ -4,18 +4,21 @@
 //! graph (Chimera with a few inactive qubits and dead couplers). An [`Embedding`] maps each
 //! logical variable `i` to a *chain* of physical qubits such that every chain is connected,
 //! chains are disjoint, and every logical pair is joined by at least one active coupler.
+//! [`Embedding::couplers`] lists every coupler inside a chain and between each pair of chains:
+//! the J's the prior trains.
 //!
-//! [`embed_clique`] finds one:
+//! [`embed_clique`] / [`embed_clique_with`] find one:
 //! 1. for a Chimera topology, a native clique layout (`chimera`): every chain is one vertical
 //!    and one horizontal line of qubits meeting at a "corner" cell, the corners walking down a
 //!    monotone staircase (Boothby, King & Roy 2016). All eight symmetries of the grid, the
 //!    bounding rows/columns and the staircase itself are searched by dynamic programming so the
-//!    lines avoid inactive qubits and dead couplers;
-//! 2. chains the layout cannot place are re-routed by the general heuristic with the native
-//!    chains held fixed (`heuristic`);
+//!    lines avoid inactive qubits and dead couplers. On DW_2000Q_5 this places all of K60
+//!    (993 qubits, chains of 16–17, ~0.1 s in release);
+//! 2. if too many lines are broken, the chains the layout cannot place are re-routed by the
+//!    general heuristic around the native chains, which stay fixed (a few partial layouts, two
+//!    seeds each; the shortest longest chain wins);
 //! 3. for any other graph, or if both fail, the general minor-embedding heuristic of Cai,
-//!    Macready & Roy 2014 (iterated shortest-path chain placement with growing overlap
-//!    penalties, then tear-up-and-reroute), seeded and deterministic.
+//!    Macready & Roy 2014 as refined in minorminer (`heuristic`), seeded and deterministic.
 //!
 //! The result is always checked by [`Embedding::validate`] before it is returned.
 

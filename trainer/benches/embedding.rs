@@ -1,0 +1,75 @@
+//! Criterion benches of the clique embedding: K60 into 2000Q-class working graphs.
+//!
+//! `cargo bench -p trainer --bench embedding`. Graphs are built once, outside the timed
+//! closures, from fixed seeds; each case prints the embedding it finds (qubits, chain lengths)
+//! so the timing and the quality are read from the same run. The target on DW_2000Q_5 is
+//! K60 with at most 1,100 qubits and chains of at most 18, in under a second.
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use qahm_common::topology::{Chimera, WorkingGraph};
+use rand::seq::index::sample;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use trainer::embedding::{CliqueOptions, embed_clique_with};
+
+/// C16 with `dead_qubits` random inactive qubits and `dead_couplers` dead couplers.
+fn random_chip(seed: u64, dead_qubits: usize, dead_couplers: usize) -> WorkingGraph {
+    let c16 = Chimera::C16;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let inactive: Vec<u32> = sample(&mut rng, c16.num_qubits() as usize, dead_qubits)
+        .into_iter()
+        .map(|q| q as u32)
+        .collect();
+    let all = c16.couplers();
+    let mut dead = Vec::new();
+    while dead.len() < dead_couplers {
+        let e = all[rng.random_range(0..all.len())];
+        if !inactive.contains(&e.0) && !inactive.contains(&e.1) && !dead.contains(&e) {
+            dead.push(e);
+        }
+    }
+    c16.working_graph(&inactive, &dead)
+}
+
+fn bench_k60(c: &mut Criterion) {
+    let cases = [
+        ("dw_2000q_5", Chimera::dw_2000q_5()),
+        ("c16_full_yield", Chimera::C16.working_graph(&[], &[])),
+        ("c16_1pct_dead", random_chip(1, 20, 4)),
+        ("c16_2pct_dead", random_chip(4, 40, 6)),
+    ];
+    let options = CliqueOptions::default();
+    let mut group = c.benchmark_group("embed_clique_k60");
+    group.sample_size(10);
+    for (name, graph) in &cases {
+        let found = embed_clique_with(graph, 60, Some(Chimera::C16), &options).unwrap();
+        println!("{name}: {:?}, {}", found.method, found.embedding);
+        group.bench_with_input(BenchmarkId::from_parameter(name), graph, |b, graph| {
+            b.iter(|| {
+                embed_clique_with(black_box(graph), 60, Some(Chimera::C16), &options).unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
+fn bench_heuristic(c: &mut Criterion) {
+    // The general heuristic alone (what a non-Chimera solver gets), on a smaller clique.
+    let graph = Chimera::dw_2000q_5();
+    let options = CliqueOptions { heuristic_only: true, ..CliqueOptions::default() };
+    let mut group = c.benchmark_group("heuristic_only");
+    group.sample_size(10);
+    for n in [12, 20] {
+        let found = embed_clique_with(&graph, n, None, &options).unwrap();
+        println!("K{n} on dw_2000q_5, heuristic only: {}", found.embedding);
+        group.bench_with_input(BenchmarkId::new("dw_2000q_5", n), &n, |b, &n| {
+            b.iter(|| embed_clique_with(black_box(&graph), n, None, &options).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_k60, bench_heuristic);
+criterion_main!(benches);
