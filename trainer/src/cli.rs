@@ -478,20 +478,22 @@ fn classify_command(args: ClassifyArgs) -> anyhow::Result<()> {
     };
     let accuracy = train::accuracy_of(&predicted, test.labels());
     let matrix = train::confusion_of(&predicted, test.labels());
-    println!("test accuracy through the model: {accuracy:.4} ({} images)", test.len());
-    println!("confusion matrix (rows: true class, columns: predicted)");
-    print!("     ");
+    // Built in full, then written once: a closed pipe (`| head`) ends the output quietly.
+    let mut out =
+        format!("test accuracy through the model: {accuracy:.4} ({} images)\n", test.len());
+    out.push_str("confusion matrix (rows: true class, columns: predicted)\n     ");
     for c in 0..10 {
-        print!("{c:>5}");
+        out.push_str(&format!("{c:>5}"));
     }
-    println!();
+    out.push('\n');
     for (t, row) in matrix.iter().enumerate() {
-        print!("{t:>5}");
+        out.push_str(&format!("{t:>5}"));
         for v in row {
-            print!("{v:>5}");
+            out.push_str(&format!("{v:>5}"));
         }
-        println!();
+        out.push('\n');
     }
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
     Ok(())
 }
 
