@@ -171,7 +171,6 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
             .try_into()
             .with_context(|| format!("{}: bad setting", path.display()))?;
     }
-    let batch_before = config.batch_size;
     macro_rules! set {
         ($field:ident) => {
             if let Some(v) = args.$field.clone() {
@@ -198,7 +197,6 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
         let batch = if config.batch_size == 0 { config.train_size } else { config.batch_size };
         config.iterations = epochs * (config.train_size / batch.max(1)).max(1) as u64;
     }
-    let _ = batch_before;
     config.validate()?;
     Ok(config)
 }
@@ -367,7 +365,6 @@ fn write_pictures(trainer: &mut Trainer, dir: &Path, n: usize) -> anyhow::Result
     let nearest = report::nearest_neighbours(generated.view(), train_pixels, pixels);
     let neighbours = train_pixels.select(Axis(0), &nearest);
     report::write_grid(&pictures.join("nearest.png"), neighbours.view(), layout)?;
-    let classes = generated.slice(s![.., pixels..]).to_owned();
     // More samples for the by-class picture, so every class row can fill up.
     let more = trainer.prior.sample(1000, u64::MAX - 2)?;
     let more_generated = trainer.machine.generator.generate_mean_field(more.units.view());
@@ -378,7 +375,6 @@ fn write_pictures(trainer: &mut Trainer, dir: &Path, n: usize) -> anyhow::Result
         more_classes.view(),
         layout,
     )?;
-    let _ = classes;
     Ok(())
 }
 
