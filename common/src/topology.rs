@@ -128,6 +128,33 @@ impl Chimera {
             .expect("a Chimera subgraph is a valid working graph")
     }
 
+    /// A chip with `dead_qubits` random inactive qubits and `dead_couplers` random dead
+    /// couplers between active qubits, all drawn from `seed`: the stand-in for an unknown
+    /// device's yield in embedding tests and benchmarks.
+    pub fn random_faulty(
+        &self,
+        seed: u64,
+        dead_qubits: usize,
+        dead_couplers: usize,
+    ) -> WorkingGraph {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+        let inactive: Vec<u32> =
+            rand::seq::index::sample(&mut rng, self.num_qubits() as usize, dead_qubits)
+                .into_iter()
+                .map(|q| q as u32)
+                .collect();
+        let all = self.couplers();
+        let mut dead = Vec::new();
+        while dead.len() < dead_couplers.min(all.len()) {
+            let e = all[rng.random_range(0..all.len())];
+            if !inactive.contains(&e.0) && !inactive.contains(&e.1) && !dead.contains(&e) {
+                dead.push(e);
+            }
+        }
+        self.working_graph(&inactive, &dead)
+    }
+
     /// The working graph of the real DW_2000Q_5 chip: 2030 qubits, 5909 couplers.
     pub fn dw_2000q_5() -> WorkingGraph {
         Chimera::C16.working_graph(&DW_2000Q_5_INACTIVE_QUBITS, &DW_2000Q_5_DEAD_COUPLERS)

@@ -1,6 +1,6 @@
 use qahm_common::topology::{Chimera, WorkingGraph};
+use rand::SeedableRng;
 use rand::seq::index::sample;
-use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::*;
@@ -10,23 +10,9 @@ const MAX_QUBITS: usize = 1100;
 const MAX_CHAIN: usize = 18;
 
 /// A C16 chip with `dead_qubits` random inactive qubits and `dead_couplers` random dead
-/// couplers between active qubits, all drawn from `seed`.
+/// C16 with `dead_qubits` random inactive qubits and `dead_couplers` dead couplers.
 fn random_chip(seed: u64, dead_qubits: usize, dead_couplers: usize) -> WorkingGraph {
-    let c16 = Chimera::C16;
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let inactive: Vec<u32> = sample(&mut rng, c16.num_qubits() as usize, dead_qubits)
-        .into_iter()
-        .map(|q| q as u32)
-        .collect();
-    let all = c16.couplers();
-    let mut dead = Vec::new();
-    while dead.len() < dead_couplers {
-        let e = all[rng.random_range(0..all.len())];
-        if !inactive.contains(&e.0) && !inactive.contains(&e.1) && !dead.contains(&e) {
-            dead.push(e);
-        }
-    }
-    c16.working_graph(&inactive, &dead)
+    Chimera::C16.random_faulty(seed, dead_qubits, dead_couplers)
 }
 
 /// A `side` × `side` King's graph: every cell joined to its eight neighbours.
