@@ -251,7 +251,7 @@ fn train_command(args: TrainArgs) -> anyhow::Result<()> {
     ));
     let annealer = match config.prior {
         PriorKind::Quantum => Some(train::open_annealer(&config, args.token.clone())?),
-        PriorKind::Factorized => None,
+        PriorKind::Factorized | PriorKind::Boltzmann => None,
     };
     if let Some(a) = &annealer {
         log(format!("annealer: {}", a.describe()));
@@ -269,25 +269,29 @@ fn train_command(args: TrainArgs) -> anyhow::Result<()> {
     let mut metrics = MetricsWriter::append(&run_dir.join("metrics.jsonl"))?;
     let bar = progress_bar(&config, trainer.iteration, args.quiet);
     let stop_at = args.stop_after.map(|n| trainer.iteration + n);
-    let mut last_recon = f32::NAN;
+    let (mut last_recon, mut last_accuracy) = (f32::NAN, f64::NAN);
     while !trainer.done() && stop_at.is_none_or(|s| trainer.iteration < s) {
         let m = trainer.step()?;
         metrics.write(&m)?;
         if let Some(r) = m.recon_test {
             last_recon = r;
         }
+        if let Some(a) = m.test_accuracy {
+            last_accuracy = a;
+        }
         bar.set_position(trainer.iteration);
         bar.set_message(format!(
-            "lr {:.4} recon {:.4} annealer {:.1} ms",
-            m.lr, last_recon, m.annealer_wall_ms
+            "lr {:.4} recon {:.4} acc {:.3} annealer {:.1} ms",
+            m.lr, last_recon, last_accuracy, m.annealer_wall_ms
         ));
         if args.quiet && trainer.iteration.is_multiple_of(config.eval_every) {
             eprintln!(
-                "update {}/{} lr {:.4} recon(test) {:.4} gap {:.4}/{:.4} annealer {:.1} ms",
+                "update {}/{} lr {:.4} recon(test) {:.4} acc(test) {:.4} gap {:.4}/{:.4} annealer {:.1} ms",
                 trainer.iteration,
                 config.iterations,
                 m.lr,
                 last_recon,
+                last_accuracy,
                 m.prior_gap_linear,
                 m.prior_gap_quadratic,
                 m.annealer_wall_ms
@@ -393,7 +397,7 @@ fn generate_command(args: GenerateArgs) -> anyhow::Result<()> {
     let config = checkpoint.config.clone();
     let annealer = match config.prior {
         PriorKind::Quantum => Some(train::open_annealer(&config, args.token.clone())?),
-        PriorKind::Factorized => None,
+        PriorKind::Factorized | PriorKind::Boltzmann => None,
     };
     let mut prior =
         train::build_prior(&config, Some(checkpoint.prior.clone()), annealer, &mut |_| {})?;

@@ -17,8 +17,8 @@ use crate::data::{Dataset, Split};
 use crate::embedding::{self, CliqueOptions};
 use crate::model::{HelmholtzMachine, LayerSizes};
 use crate::prior::{
-    AnnealSettings, FactorizedParams, FactorizedPrior, MomentGap, Prior, PriorError, PriorState,
-    QuantumParams, QuantumPrior, mix,
+    AnnealSettings, BoltzmannParams, BoltzmannPrior, FactorizedParams, FactorizedPrior, MomentGap,
+    Prior, PriorError, PriorState, QuantumParams, QuantumPrior, mix,
 };
 
 /// Which settings a run starts from.
@@ -40,6 +40,9 @@ pub enum PriorKind {
     Quantum,
     /// Independent units (classical baseline; no annealer).
     Factorized,
+    /// A fully connected Boltzmann machine sampled by persistent Gibbs chains (classical
+    /// baseline; no annealer).
+    Boltzmann,
 }
 
 /// Every setting of a run. Saved as `config.toml` in the run directory and in checkpoints.
@@ -65,6 +68,10 @@ pub struct TrainConfig {
     pub lr_hold_fraction: f32,
     /// The prior's learning rate relative to the networks'.
     pub prior_lr_scale: f32,
+    /// Epochs at the start during which the prior stays fixed (uniform at first) while the
+    /// networks learn a representation; see [`TrainConfig::prior_lr`].
+    #[serde(default)]
+    pub prior_warmup_epochs: f64,
     pub prior: PriorKind,
     /// Annealer reads per update (= dreams per sleep phase).
     pub num_reads: u32,
@@ -72,6 +79,9 @@ pub struct TrainConfig {
     pub annealing_time: f64,
     /// Initial J inside chains.
     pub chain_strength: f64,
+    /// Gibbs sweeps per update of the Boltzmann baseline's persistent chains.
+    #[serde(default = "default_gibbs_sweeps")]
+    pub gibbs_sweeps: u32,
     /// `http://host:port` of a remote annealer; in-process emulator when absent.
     pub annealer: Option<String>,
     /// Seed of the in-process emulator's hidden temperature.
@@ -82,6 +92,10 @@ pub struct TrainConfig {
     pub eval_every: u64,
     /// Size of the evaluation subsets (0 = whole sets).
     pub eval_size: usize,
+}
+
+fn default_gibbs_sweeps() -> u32 {
+    10
 }
 
 impl TrainConfig {
@@ -103,10 +117,12 @@ impl TrainConfig {
             // the device's unknown β multiplies it, so keep it small: at 1.0 the prior
             // overshoots and collapses onto one state within a few hundred updates.
             prior_lr_scale: 0.03,
+            prior_warmup_epochs: 5.0,
             prior: PriorKind::Quantum,
             num_reads: 100,
             annealing_time: 5.0,
             chain_strength: -1.0,
+            gibbs_sweeps: default_gibbs_sweeps(),
             annealer: None,
             device_seed: 7,
             seed: 1,
@@ -123,6 +139,7 @@ impl TrainConfig {
                 lr_end: 0.0005,
                 lr_hold_fraction: 0.5,
                 num_reads: 1000,
+                prior_warmup_epochs: 0.0,
                 checkpoint_every: 100,
                 eval_every: 10,
                 ..common
@@ -158,6 +175,12 @@ impl TrainConfig {
         if !(self.prior_lr_scale.is_finite() && self.prior_lr_scale >= 0.0) {
             return bad("prior_lr_scale", "must be finite and ≥ 0".into());
         }
+        if !(self.prior_warmup_epochs.is_finite() && self.prior_warmup_epochs >= 0.0) {
+            return bad(
+                "prior_warmup_epochs",
+                format!("{} must be finite and ≥ 0", self.prior_warmup_epochs),
+            );
+        }
         if !(1..=10_000).contains(&self.num_reads) {
             return bad("num_reads", format!("{} is outside [1, 10000]", self.num_reads));
         }
@@ -183,6 +206,19 @@ impl TrainConfig {
         }
         let frac = ((t - hold) / (total - hold - 1.0)).clamp(0.0, 1.0);
         self.lr_start + frac * (self.lr_end - self.lr_start)
+    }
+
+    /// The prior's learning rate at update `it` (0-based): 0 during the warm-up, then
+    /// `prior_lr_scale` × the networks' rate.
+    ///
+    /// Why a warm-up: early recognition samples carry little information, and a prior that
+    /// learns from them concentrates on a few states; the dreams it then produces teach the
+    /// recognition network to encode everything into those states, which the prior learns in
+    /// turn — a collapse wake-sleep does not leave. Holding the prior uniform for a few epochs
+    /// lets the sleep phase keep the code spread out until the code means something.
+    pub fn prior_lr(&self, it: u64, batches_per_epoch: u64) -> f32 {
+        let warmup = (self.prior_warmup_epochs * batches_per_epoch as f64).ceil() as u64;
+        if it < warmup { 0.0 } else { self.lr(it) * self.prior_lr_scale }
     }
 
     pub fn sizes(&self) -> LayerSizes {
@@ -237,15 +273,24 @@ pub fn build_prior(
     annealer: Option<Box<dyn Annealer + Send>>,
     log: &mut dyn FnMut(String),
 ) -> Result<Box<dyn Prior + Send>, TrainError> {
+    let units = config.hidden2;
     match (config.prior, state) {
         (PriorKind::Factorized, Some(PriorState::Factorized(p))) => {
             Ok(Box::new(FactorizedPrior::new(p)))
         }
         (PriorKind::Factorized, None) => Ok(Box::new(FactorizedPrior::new(FactorizedParams {
-            bias: vec![0.0; config.hidden2],
+            bias: vec![0.0; units],
             seed: mix(config.seed, 0xFAC),
         }))),
-        (PriorKind::Quantum, state) => {
+        (PriorKind::Boltzmann, Some(PriorState::Boltzmann(p))) => {
+            Ok(Box::new(BoltzmannPrior::new(p)))
+        }
+        (PriorKind::Boltzmann, None) => Ok(Box::new(BoltzmannPrior::new(BoltzmannParams::new(
+            units,
+            config.gibbs_sweeps,
+            mix(config.seed, 0xB01),
+        )))),
+        (PriorKind::Quantum, state @ (None | Some(PriorState::Quantum(_)))) => {
             let mut annealer = match annealer {
                 Some(a) => a,
                 None => open_annealer(config, None)?,
@@ -253,26 +298,21 @@ pub fn build_prior(
             let props = annealer.properties()?;
             let params = match state {
                 Some(PriorState::Quantum(p)) => {
-                    p.embedding.validate(&props.graph, config.hidden2)?;
+                    p.embedding.validate(&props.graph, units)?;
                     p
                 }
-                Some(PriorState::Factorized(_)) => {
-                    return Err(TrainError::Config(
-                        "prior: checkpoint holds a factorized prior".into(),
-                    ));
-                }
-                None => {
+                _ => {
                     let started = Instant::now();
                     let chimera = props.topology.as_chimera();
                     let found = embedding::embed_clique_with(
                         &props.graph,
-                        config.hidden2,
+                        units,
                         chimera,
                         &CliqueOptions { seed: config.seed, ..CliqueOptions::default() },
                     )?;
                     log(format!(
                         "embedded K{} into {} ({:?}) in {:.0} ms: {}",
-                        config.hidden2,
+                        units,
                         props.name,
                         found.method,
                         started.elapsed().as_secs_f64() * 1e3,
@@ -293,9 +333,11 @@ pub fn build_prior(
             };
             Ok(Box::new(QuantumPrior::new(params, settings, &props, annealer)))
         }
-        (PriorKind::Factorized, Some(PriorState::Quantum(_))) => {
-            Err(TrainError::Config("prior: checkpoint holds a quantum prior".into()))
-        }
+        (kind, Some(state)) => Err(TrainError::Config(format!(
+            "prior: the config asks for a {} prior but the checkpoint holds a {} one",
+            format!("{kind:?}").to_lowercase(),
+            state.kind_name()
+        ))),
     }
 }
 
@@ -312,6 +354,8 @@ pub struct IterationMetrics {
     /// Mean-field reconstruction error on train / test subsets (on evaluation iterations).
     pub recon_train: Option<f32>,
     pub recon_test: Option<f32>,
+    /// Test accuracy through the model (class bits hidden), on evaluation iterations.
+    pub test_accuracy: Option<f64>,
     pub prior_gap_linear: f64,
     pub prior_gap_quadratic: f64,
     pub annealer_wall_ms: f64,
@@ -506,7 +550,8 @@ impl Trainer {
         let t3 = Instant::now();
         self.machine.generator.apply(&wake_grad, lr);
         self.machine.recognition.apply(&sleep_grad, lr);
-        let gap: MomentGap = self.prior.update(wake.u2.view(), lr * self.config.prior_lr_scale);
+        let prior_lr = self.config.prior_lr(it, self.batches_per_epoch());
+        let gap: MomentGap = self.prior.update(wake.u2.view(), prior_lr);
         let t4 = Instant::now();
         self.iteration += 1;
 
@@ -534,6 +579,7 @@ impl Trainer {
             let (train, test) = self.reconstruction_errors();
             metrics.recon_train = Some(train);
             metrics.recon_test = Some(test);
+            metrics.test_accuracy = Some(self.test_accuracy());
         }
         Ok(metrics)
     }

@@ -1,80 +1,19 @@
-//! Priors over the deepest hidden layer u2: one trait, the annealer-backed quantum prior of the
-//! paper (Sec. IV, Eqs. 19–21, gray-box updates Eqs. 8–9) and a classical factorized baseline.
-//!
-//! The quantum prior programs the annealer with trainable h on every embedded qubit and J on
-//! every coupler the embedding uses (inside and between chains), in D-Wave's convention
-//! E(s) = Σ h s + Σ J s s, P ∝ exp(−β E). Its gradient is a moment difference,
-//! ∂ log L / ∂θ = −β (⟨φ⟩_data − ⟨φ⟩_annealer), with β unknown and absorbed into the learning
-//! rate: data-side statistics come from recognition samples of u2 replicated into chains (the
-//! map f, Eq. 20), annealer statistics from the raw physical samples. Logical samples for the
-//! generator come from the majority vote g (Eq. 21).
+//! The annealer-backed prior: trainable h and J on the embedded qubits, the replica map f and
+//! the majority vote g.
 
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use std::collections::HashMap;
+
+use ndarray::{Array2, ArrayView2, Axis};
 use qahm_common::convert::SampleSpec;
 use qahm_common::properties::{Range, SolverProperties};
 use qahm_common::sampleset::AnswerMode;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
-use crate::annealer::{Annealer, AnnealerError};
+use super::{MomentGap, Prior, PriorError, PriorSamples, PriorState, mean_abs_diff, mix, moments};
+use crate::annealer::Annealer;
 use crate::embedding::Embedding;
-
-/// Why the prior could not sample.
-#[derive(Debug, Error)]
-pub enum PriorError {
-    #[error(transparent)]
-    Annealer(#[from] AnnealerError),
-    #[error("annealer answer does not cover the embedded qubits: {0}")]
-    Answer(String),
-}
-
-/// Samples of the logical units and what they cost.
-#[derive(Clone, Debug)]
-pub struct PriorSamples {
-    /// ±1, `[num_samples, num_units]`.
-    pub units: Array2<f32>,
-    /// Wall time of the annealer call, µs (0 for classical priors).
-    pub annealer_wall_us: f64,
-    /// Modelled QPU access time, µs (0 for classical priors).
-    pub qpu_access_us: f64,
-}
-
-/// How far the prior's statistics are from the data's after an update.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct MomentGap {
-    /// Mean |⟨s⟩_data − ⟨s⟩_model| over the linear parameters.
-    pub linear: f64,
-    /// Mean |⟨ss⟩_data − ⟨ss⟩_model| over the coupling parameters (0 for factorized priors).
-    pub quadratic: f64,
-}
-
-impl MomentGap {
-    /// One number for logs and tests: the mean over all parameters' moment gaps.
-    pub fn mean(&self) -> f64 {
-        (self.linear + self.quadratic) / 2.0
-    }
-}
-
-/// A trainable prior over the deepest hidden layer.
-pub trait Prior {
-    fn num_units(&self) -> usize;
-    /// Draws `n` samples. `iteration` makes seeded requests reproducible.
-    fn sample(&mut self, n: usize, iteration: u64) -> Result<PriorSamples, PriorError>;
-    /// One gradient step towards the data-side samples `data` (`[batch, num_units]`, ±1),
-    /// against the statistics of the latest [`Prior::sample`] call.
-    fn update(&mut self, data: ArrayView2<f32>, lr: f32) -> MomentGap;
-    /// The parameters, for checkpoints.
-    fn state(&self) -> PriorState;
-}
-
-/// Serialisable parameters of any prior.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum PriorState {
-    Quantum(QuantumParams),
-    Factorized(FactorizedParams),
-}
 
 /// The quantum prior's trainable Hamiltonian on the annealer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -180,7 +119,7 @@ impl QuantumPrior {
             let (x, y) = (units[a as usize], units[b as usize]);
             (x.min(y), x.max(y))
         };
-        let mut per_pair: std::collections::HashMap<(u32, u32), usize> = Default::default();
+        let mut per_pair: HashMap<(u32, u32), usize> = Default::default();
         params.couplers.iter().for_each(|c| *per_pair.entry(pair_of(c)).or_default() += 1);
         let h_step = units.iter().map(|&u| 1.0 / chain_len[u as usize] as f64).collect();
         let j_step = params.couplers.iter().map(|c| 1.0 / per_pair[&pair_of(c)] as f64).collect();
@@ -225,14 +164,6 @@ impl QuantumPrior {
     }
 }
 
-/// SplitMix64-style mixing of a seed with a counter: independent streams per iteration.
-pub fn mix(seed: u64, counter: u64) -> u64 {
-    let mut z = seed ^ counter.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Majority vote g (Eq. 21): each unit takes the sign of its chain's sum; ties by a coin from
 /// `rng`. `physical` is `[reads, qubits]` ±1, `unit_of[q]` the unit of qubit column q.
 pub fn majority_vote(
@@ -267,28 +198,6 @@ pub fn majority_vote(
 pub fn replicate(units: ArrayView2<f32>, unit_of: &[u32]) -> Array2<f32> {
     let columns: Vec<usize> = unit_of.iter().map(|&u| u as usize).collect();
     units.select(Axis(1), &columns)
-}
-
-/// Mean of each column and of the products of coupled columns.
-fn moments(spins: ArrayView2<f32>, couplers: &[(u32, u32)]) -> (Vec<f64>, Vec<f64>) {
-    let n = spins.nrows().max(1) as f64;
-    let linear = spins.mean_axis(Axis(0)).map(|m| m.iter().map(|&x| f64::from(x)).collect());
-    let columns = spins.t().as_standard_layout().to_owned();
-    let quadratic = couplers
-        .iter()
-        .map(|&(a, b)| {
-            let (x, y) = (columns.row(a as usize), columns.row(b as usize));
-            f64::from(x.dot(&y)) / n
-        })
-        .collect();
-    (linear.unwrap_or_default(), quadratic)
-}
-
-fn mean_abs_diff(a: &[f64], b: &[f64]) -> f64 {
-    if a.is_empty() {
-        return 0.0;
-    }
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len() as f64
 }
 
 impl Prior for QuantumPrior {
@@ -352,55 +261,6 @@ impl Prior for QuantumPrior {
     }
 }
 
-/// Parameters of the factorized baseline: independent ±1 units with P(+1) = (1 + tanh b)/2.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FactorizedParams {
-    pub bias: Vec<f32>,
-    pub seed: u64,
-}
-
-/// A classical baseline prior with independent units (no annealer).
-pub struct FactorizedPrior {
-    params: FactorizedParams,
-}
-
-impl FactorizedPrior {
-    pub fn new(params: FactorizedParams) -> Self {
-        FactorizedPrior { params }
-    }
-}
-
-impl Prior for FactorizedPrior {
-    fn num_units(&self) -> usize {
-        self.params.bias.len()
-    }
-
-    fn sample(&mut self, n: usize, iteration: u64) -> Result<PriorSamples, PriorError> {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(self.params.seed, iteration));
-        let means: Vec<f32> = self.params.bias.iter().map(|b| b.tanh()).collect();
-        let units = Array2::from_shape_fn((n, means.len()), |(_, i)| {
-            if rng.random::<f32>() < (1.0 + means[i]) / 2.0 { 1.0 } else { -1.0 }
-        });
-        Ok(PriorSamples { units, annealer_wall_us: 0.0, qpu_access_us: 0.0 })
-    }
-
-    fn update(&mut self, data: ArrayView2<f32>, lr: f32) -> MomentGap {
-        let data_mean: Array1<f32> =
-            data.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(self.params.bias.len()));
-        let mut gap = 0.0;
-        for (b, &d) in self.params.bias.iter_mut().zip(&data_mean) {
-            let diff = d - b.tanh();
-            gap += f64::from(diff.abs());
-            *b += lr * diff;
-        }
-        MomentGap { linear: gap / self.params.bias.len().max(1) as f64, quadratic: 0.0 }
-    }
-
-    fn state(&self) -> PriorState {
-        PriorState::Factorized(self.params.clone())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,30 +293,5 @@ mod tests {
         assert_eq!(physical.row(0).to_vec(), vec![1.0, 1.0, -1.0, 1.0, 1.0, 1.0]);
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
         assert_eq!(majority_vote(physical.view(), &unit_of, 3, &mut rng), units);
-    }
-
-    #[test]
-    fn moments_are_means_of_columns_and_coupled_products() {
-        let spins = array![[1.0, 1.0, -1.0], [1.0, -1.0, -1.0]];
-        let (linear, quadratic) = moments(spins.view(), &[(0, 1), (0, 2)]);
-        assert_eq!(linear, vec![1.0, 0.0, -1.0]);
-        assert_eq!(quadratic, vec![0.0, -1.0]);
-    }
-
-    #[test]
-    fn factorized_prior_learns_the_data_means() {
-        let mut prior = FactorizedPrior::new(FactorizedParams { bias: vec![0.0; 2], seed: 3 });
-        let data = array![[1.0, -1.0], [1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]];
-        for _ in 0..2000 {
-            prior.update(data.view(), 0.05);
-        }
-        let PriorState::Factorized(p) = prior.state() else { unreachable!() };
-        // Data means 0.5 and -0.5: tanh(b) converges to them (fixed point of the update).
-        assert!((p.bias[0].tanh() - 0.5).abs() < 1e-3);
-        assert!((p.bias[1].tanh() + 0.5).abs() < 1e-3);
-        let samples = prior.sample(20_000, 0).unwrap().units;
-        let mean = samples.mean_axis(Axis(0)).unwrap();
-        // 20k ±1 draws: standard error ≈ 0.007; allow 4σ.
-        assert!((mean[0] - 0.5).abs() < 0.03 && (mean[1] + 0.5).abs() < 0.03, "{mean}");
     }
 }

@@ -1,0 +1,136 @@
+//! Priors over the deepest hidden layer u2: one trait, the annealer-backed quantum prior of the
+//! paper (Sec. IV, Eqs. 19–21, gray-box updates Eqs. 8–9) and two classical baselines (a
+//! factorized prior and a fully connected Boltzmann machine sampled by Gibbs chains).
+//!
+//! The quantum prior ([`quantum`]) programs the annealer with trainable h on every embedded qubit and J on
+//! every coupler the embedding uses (inside and between chains), in D-Wave's convention
+//! E(s) = Σ h s + Σ J s s, P ∝ exp(−β E). Its gradient is a moment difference,
+//! ∂ log L / ∂θ = −β (⟨φ⟩_data − ⟨φ⟩_annealer), with β unknown and absorbed into the learning
+//! rate: data-side statistics come from recognition samples of u2 replicated into chains (the
+//! map f, Eq. 20), annealer statistics from the raw physical samples. Logical samples for the
+//! generator come from the majority vote g (Eq. 21).
+
+use ndarray::{Array2, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::annealer::AnnealerError;
+
+mod boltzmann;
+mod factorized;
+mod quantum;
+
+pub use boltzmann::{BoltzmannParams, BoltzmannPrior};
+pub use factorized::{FactorizedParams, FactorizedPrior};
+pub use quantum::{AnnealSettings, QuantumParams, QuantumPrior, majority_vote, replicate};
+
+/// Why the prior could not sample.
+#[derive(Debug, Error)]
+pub enum PriorError {
+    #[error(transparent)]
+    Annealer(#[from] AnnealerError),
+    #[error("annealer answer does not cover the embedded qubits: {0}")]
+    Answer(String),
+}
+
+/// Samples of the logical units and what they cost.
+#[derive(Clone, Debug)]
+pub struct PriorSamples {
+    /// ±1, `[num_samples, num_units]`.
+    pub units: Array2<f32>,
+    /// Wall time of the annealer call, µs (0 for classical priors).
+    pub annealer_wall_us: f64,
+    /// Modelled QPU access time, µs (0 for classical priors).
+    pub qpu_access_us: f64,
+}
+
+/// How far the prior's statistics are from the data's after an update.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MomentGap {
+    /// Mean |⟨s⟩_data − ⟨s⟩_model| over the linear parameters.
+    pub linear: f64,
+    /// Mean |⟨ss⟩_data − ⟨ss⟩_model| over the coupling parameters (0 for factorized priors).
+    pub quadratic: f64,
+}
+
+impl MomentGap {
+    /// One number for logs and tests: the mean over all parameters' moment gaps.
+    pub fn mean(&self) -> f64 {
+        (self.linear + self.quadratic) / 2.0
+    }
+}
+
+/// A trainable prior over the deepest hidden layer.
+pub trait Prior {
+    fn num_units(&self) -> usize;
+    /// Draws `n` samples. `iteration` makes seeded requests reproducible.
+    fn sample(&mut self, n: usize, iteration: u64) -> Result<PriorSamples, PriorError>;
+    /// One gradient step towards the data-side samples `data` (`[batch, num_units]`, ±1),
+    /// against the statistics of the latest [`Prior::sample`] call.
+    fn update(&mut self, data: ArrayView2<f32>, lr: f32) -> MomentGap;
+    /// The parameters, for checkpoints.
+    fn state(&self) -> PriorState;
+}
+
+/// Serialisable parameters of any prior.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PriorState {
+    Quantum(QuantumParams),
+    Factorized(FactorizedParams),
+    Boltzmann(BoltzmannParams),
+}
+
+impl PriorState {
+    /// "quantum", "factorized" or "boltzmann", for messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            PriorState::Quantum(_) => "quantum",
+            PriorState::Factorized(_) => "factorized",
+            PriorState::Boltzmann(_) => "boltzmann",
+        }
+    }
+}
+
+/// SplitMix64-style mixing of a seed with a counter: independent streams per iteration.
+pub fn mix(seed: u64, counter: u64) -> u64 {
+    let mut z = seed ^ counter.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Mean of each column and of the products of coupled columns.
+pub(crate) fn moments(spins: ArrayView2<f32>, couplers: &[(u32, u32)]) -> (Vec<f64>, Vec<f64>) {
+    let n = spins.nrows().max(1) as f64;
+    let linear = spins.mean_axis(Axis(0)).map(|m| m.iter().map(|&x| f64::from(x)).collect());
+    let columns = spins.t().as_standard_layout().to_owned();
+    let quadratic = couplers
+        .iter()
+        .map(|&(a, b)| {
+            let (x, y) = (columns.row(a as usize), columns.row(b as usize));
+            f64::from(x.dot(&y)) / n
+        })
+        .collect();
+    (linear.unwrap_or_default(), quadratic)
+}
+
+pub(crate) fn mean_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    if a.is_empty() {
+        return 0.0;
+    }
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn moments_are_means_of_columns_and_coupled_products() {
+        let spins = array![[1.0, 1.0, -1.0], [1.0, -1.0, -1.0]];
+        let (linear, quadratic) = moments(spins.view(), &[(0, 1), (0, 2)]);
+        assert_eq!(linear, vec![1.0, 0.0, -1.0]);
+        assert_eq!(quadratic, vec![0.0, -1.0]);
+    }
+}
