@@ -11,6 +11,13 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use trainer::model::{HelmholtzMachine, LayerSizes};
 
 fn main() {
+    // The step runs on a rayon worker, as the trainer's does, so that its parallel halves
+    // start without a hand-off from a foreign thread.
+    let pool = rayon::ThreadPoolBuilder::new().build().expect("a thread pool");
+    pool.install(run);
+}
+
+fn run() {
     let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().expect("a number")).collect();
     let (batch, dreams, repeats) = (args[0], args[1], args[2]);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::Array2;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -360,11 +360,15 @@ pub struct IterationMetrics {
     pub prior_gap_quadratic: f64,
     pub annealer_wall_ms: f64,
     pub qpu_access_ms: f64,
-    /// Time split of the update, ms.
+    /// Time split of the update, ms: the wake phase and the annealer call run side by side
+    /// (each timed on its own), then the sleep phase, then the parameter updates; `t_step_ms`
+    /// is the wall time of the whole update.
     pub t_wake_ms: f64,
     pub t_annealer_ms: f64,
     pub t_sleep_ms: f64,
     pub t_update_ms: f64,
+    #[serde(default)]
+    pub t_step_ms: f64,
 }
 
 /// Everything needed to continue a run bit for bit.
@@ -517,11 +521,11 @@ impl Trainer {
         (self.train.len() / self.batch_size()).max(1) as u64
     }
 
-    /// Fills `self.batch` with the examples of update `it` and returns it.
-    fn load_batch(&mut self, it: u64) -> ArrayView2<'_, f32> {
+    /// Makes [`Self::batch`] hold the examples of update `it`.
+    fn load_batch(&mut self, it: u64) {
         let size = self.batch_size();
         if size == self.train.len() {
-            return self.train_visible.view();
+            return;
         }
         let per_epoch = self.batches_per_epoch();
         let (epoch, index) = (it / per_epoch, (it % per_epoch) as usize);
@@ -531,28 +535,49 @@ impl Trainer {
             self.batch = Array2::zeros((size, self.train_visible.ncols()));
         }
         self.train.fill_visible(rows, self.batch.view_mut());
-        self.batch.view()
     }
 
     /// One update of Algorithm 1. Returns its metrics.
+    ///
+    /// The wake phase runs while the annealer samples (it does not need the samples, and the
+    /// annealer does not need the new parameters): with a remote annealer its whole time hides
+    /// behind the network wait. Each phase draws from its own stream, forked from the run's
+    /// generator, so the result does not depend on which of the two finishes first.
     pub fn step(&mut self) -> Result<IterationMetrics, TrainError> {
         let it = self.iteration;
         let lr = self.config.lr(it);
         let reads = self.config.num_reads as usize;
 
         let t0 = Instant::now();
-        let batch = self.load_batch(it).to_owned();
-        let (wake_grad, wake) = self.machine.wake_gradient(batch.view(), &mut self.rng);
+        self.load_batch(it);
+        let mut wake_rng = Xoshiro256PlusPlus::from_rng(&mut self.rng);
+        let mut sleep_rng = Xoshiro256PlusPlus::from_rng(&mut self.rng);
+        let batch = if self.batch_size() == self.train.len() {
+            self.train_visible.view()
+        } else {
+            self.batch.view()
+        };
+        let (machine, prior) = (&self.machine, &mut self.prior);
+        let ((wake_grad, wake, t_wake), (samples, t_annealer)) = rayon::join(
+            || {
+                let started = Instant::now();
+                let (grad, stats) = machine.wake_gradient(batch, &mut wake_rng);
+                (grad, stats, started.elapsed())
+            },
+            || {
+                let started = Instant::now();
+                (prior.sample(reads, it), started.elapsed())
+            },
+        );
+        let samples = samples?;
         let t1 = Instant::now();
-        let samples = self.prior.sample(reads, it)?;
+        let (sleep_grad, sleep) = self.machine.sleep_gradient(samples.units.view(), &mut sleep_rng);
         let t2 = Instant::now();
-        let (sleep_grad, sleep) = self.machine.sleep_gradient(samples.units.view(), &mut self.rng);
-        let t3 = Instant::now();
         self.machine.generator.apply(&wake_grad, lr);
         self.machine.recognition.apply(&sleep_grad, lr);
         let prior_lr = self.config.prior_lr(it, self.batches_per_epoch());
         let gap: MomentGap = self.prior.update(wake.u2.view(), prior_lr);
-        let t4 = Instant::now();
+        let t3 = Instant::now();
         self.iteration += 1;
 
         let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
@@ -567,10 +592,11 @@ impl Trainer {
             prior_gap_quadratic: gap.quadratic,
             annealer_wall_ms: samples.annealer_wall_us / 1e3,
             qpu_access_ms: samples.qpu_access_us / 1e3,
-            t_wake_ms: ms(t0, t1),
-            t_annealer_ms: ms(t1, t2),
-            t_sleep_ms: ms(t2, t3),
-            t_update_ms: ms(t3, t4),
+            t_wake_ms: t_wake.as_secs_f64() * 1e3,
+            t_annealer_ms: t_annealer.as_secs_f64() * 1e3,
+            t_sleep_ms: ms(t1, t2),
+            t_update_ms: ms(t2, t3),
+            t_step_ms: ms(t0, t3),
             ..IterationMetrics::default()
         };
         if self.iteration.is_multiple_of(self.config.eval_every)
