@@ -1,6 +1,10 @@
 //! The hot loops of the networks: matrix products split across threads, and the elementwise
 //! passes (tanh, the delta rule with its objective sums, ±1 sampling).
 //!
+//! The elementwise loops are compiled for several instruction sets (`multiversion`) and the best
+//! the CPU has is picked at run time: the default x86-64 target only has SSE2, which halves
+//! their vector width.
+//!
 //! Every result is bit-for-bit independent of the thread count and of the CPU's vector width:
 //! the work is split by a rule that depends only on the shapes, each output element is computed
 //! by the same sequence of IEEE operations whichever thread or instruction set computes it
@@ -9,6 +13,8 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis, Zip};
 use rand::Rng;
+
+use multiversion::multiversion;
 
 use super::fastmath;
 
@@ -19,36 +25,6 @@ const PAR_MIN_ELEMS: usize = 1 << 13;
 const PAR_MIN_MACS: usize = 1 << 20;
 /// Nor is a product split below this many output rows per piece (a few register tiles).
 const PAR_MIN_ROWS: usize = 16;
-
-/// Defines `fn $name` whose body is compiled twice, for the baseline target and for AVX2 + FMA,
-/// and picks the AVX2 build at run time when the CPU has it. The default x86-64 target only
-/// has SSE2, which halves the width of the vectorised elementwise loops.
-macro_rules! with_avx2 {
-    ($(#[$meta:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block) => {
-        $(#[$meta])*
-        fn $name($($arg: $ty),*) -> $ret {
-            #[inline(always)]
-            fn portable($($arg: $ty),*) -> $ret $body
-
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx2,fma")]
-                fn avx2($($arg: $ty),*) -> $ret {
-                    portable($($arg),*)
-                }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // The workspace denies unsafe code; this is its one reasoned exception.
-                    // SAFETY: the CPU has the features `avx2` was compiled for.
-                    #[allow(unsafe_code)]
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            portable($($arg),*)
-        }
-    };
-}
 
 /// `c ← α a b + β c`, split by rows of `a` and `c` across rayon threads for large products.
 pub(crate) fn gemm(
@@ -69,12 +45,16 @@ pub(crate) fn gemm(
     rayon::join(|| gemm(alpha, a0, b, beta, c0), || gemm(alpha, a1, b, beta, c1));
 }
 
-with_avx2! {
-    /// `a ← tanh(a)` over a slice.
-    fn tanh_slice(a: &mut [f32]) -> () {
-        for x in a.iter_mut() {
-            *x = fastmath::tanh(*x);
-        }
+/// `a ← tanh(a)` over a slice.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512bw+avx512dq+avx2+fma",
+    "x86_64+avx2+fma",
+    "x86_64+sse4.1",
+    "aarch64+neon",
+))]
+fn tanh_slice(a: &mut [f32]) {
+    for x in a.iter_mut() {
+        *x = fastmath::tanh(*x);
     }
 }
 
@@ -118,33 +98,37 @@ impl FitSums {
     }
 }
 
-with_avx2! {
-    /// One contiguous run of a row: `a ← y − tanh(a)`, returning `(Σ ℓ(y, a), Σ (y − tanh a)²)`.
-    /// Eight independent accumulators let the loop vectorise; their order of summation is fixed.
-    fn delta_segment(a: &mut [f32], y: &[f32]) -> (f32, f32) {
-        const LANES: usize = 8;
-        debug_assert_eq!(a.len(), y.len());
-        let (mut ll, mut se) = ([0.0f32; LANES], [0.0f32; LANES]);
-        let mut a_chunks = a.chunks_exact_mut(LANES);
-        let mut y_chunks = y.chunks_exact(LANES);
-        for (ca, cy) in (&mut a_chunks).zip(&mut y_chunks) {
-            for k in 0..LANES {
-                let (t, l) = fastmath::tanh_and_log_lik(cy[k], ca[k]);
-                let d = cy[k] - t;
-                ll[k] += l;
-                se[k] += d * d;
-                ca[k] = d;
-            }
+/// One contiguous run of a row: `a ← y − tanh(a)`, returning `(Σ ℓ(y, a), Σ (y − tanh a)²)`.
+/// Eight independent accumulators let the loop vectorise; their order of summation is fixed.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512bw+avx512dq+avx2+fma",
+    "x86_64+avx2+fma",
+    "x86_64+sse4.1",
+    "aarch64+neon",
+))]
+fn delta_segment(a: &mut [f32], y: &[f32]) -> (f32, f32) {
+    const LANES: usize = 8;
+    debug_assert_eq!(a.len(), y.len());
+    let (mut ll, mut se) = ([0.0f32; LANES], [0.0f32; LANES]);
+    let mut a_chunks = a.chunks_exact_mut(LANES);
+    let mut y_chunks = y.chunks_exact(LANES);
+    for (ca, cy) in (&mut a_chunks).zip(&mut y_chunks) {
+        for k in 0..LANES {
+            let (t, l) = fastmath::tanh_and_log_lik(cy[k], ca[k]);
+            let d = cy[k] - t;
+            ll[k] += l;
+            se[k] += d * d;
+            ca[k] = d;
         }
-        for (a, &y) in a_chunks.into_remainder().iter_mut().zip(y_chunks.remainder()) {
-            let (t, l) = fastmath::tanh_and_log_lik(y, *a);
-            let d = y - t;
-            ll[0] += l;
-            se[0] += d * d;
-            *a = d;
-        }
-        (ll.iter().sum(), se.iter().sum())
     }
+    for (a, &y) in a_chunks.into_remainder().iter_mut().zip(y_chunks.remainder()) {
+        let (t, l) = fastmath::tanh_and_log_lik(y, *a);
+        let d = y - t;
+        ll[0] += l;
+        se[0] += d * d;
+        *a = d;
+    }
+    (ll.iter().sum(), se.iter().sum())
 }
 
 /// In place `a ← y − tanh(a)` (the delta), returning [`FitSums`] split at column `split`.
