@@ -1,6 +1,8 @@
 //! The `trainer` command line: `train`, `generate`, `classify`, `reconstruct`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -269,6 +271,7 @@ fn train_command(args: TrainArgs) -> anyhow::Result<()> {
     let mut metrics = MetricsWriter::append(&run_dir.join("metrics.jsonl"))?;
     let bar = progress_bar(&config, trainer.iteration, args.quiet);
     let stop_at = args.stop_after.map(|n| trainer.iteration + n);
+    let interrupted = stop_on_signal();
     let (mut last_recon, mut last_accuracy) = (f32::NAN, f64::NAN);
     while !trainer.done() && stop_at.is_none_or(|s| trainer.iteration < s) {
         let m = trainer.step()?;
@@ -299,6 +302,16 @@ fn train_command(args: TrainArgs) -> anyhow::Result<()> {
         }
         if trainer.iteration.is_multiple_of(config.checkpoint_every) {
             trainer.checkpoint().save(&run_dir)?;
+        }
+        if interrupted.load(Ordering::SeqCst) {
+            bar.finish_and_clear();
+            trainer.checkpoint().save(&run_dir)?;
+            bail!(
+                "interrupted at update {} of {}; checkpoint saved, continue with --resume {}",
+                trainer.iteration,
+                config.iterations,
+                run_dir.display()
+            );
         }
     }
     bar.finish_and_clear();
@@ -339,6 +352,43 @@ struct Summary {
     wall_seconds: f64,
     /// Mean-field reconstruction pixel MSE (train, test).
     reconstruction: (f32, f32),
+}
+
+/// A flag raised by SIGINT (Ctrl-C) or SIGTERM: training finishes the update in progress,
+/// checkpoints and exits. A second signal exits at once (the last checkpoint stays intact: it is
+/// only ever replaced by an atomic rename).
+fn stop_on_signal() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let raised = flag.clone();
+    let watch = move || -> std::io::Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(async {
+            #[cfg(unix)]
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            for signals in 0.. {
+                #[cfg(unix)]
+                tokio::select! {
+                    r = tokio::signal::ctrl_c() => r?,
+                    _ = term.recv() => {}
+                }
+                #[cfg(not(unix))]
+                tokio::signal::ctrl_c().await?;
+                if signals > 0 {
+                    eprintln!("interrupted twice: exiting without a final checkpoint");
+                    std::process::exit(130);
+                }
+                raised.store(true, Ordering::SeqCst);
+            }
+            Ok(())
+        })
+    };
+    std::thread::spawn(move || {
+        if let Err(e) = watch() {
+            eprintln!("cannot watch for signals: {e}");
+        }
+    });
+    flag
 }
 
 fn progress_bar(config: &TrainConfig, position: u64, quiet: bool) -> indicatif::ProgressBar {

@@ -59,3 +59,49 @@ fn an_existing_run_is_never_overwritten() {
     assert_eq!(std::fs::read_to_string(&checkpoint).unwrap(), "precious");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[cfg(unix)]
+#[test]
+fn sigterm_checkpoints_the_update_in_progress_and_the_run_resumes() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let dir = std::env::temp_dir().join(format!("qahm-sigterm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist-10k");
+    let run = dir.to_str().unwrap();
+    // A classical prior keeps this quick: what is tested is the signal path, not the annealer.
+    let common = ["--data", data, "--prior", "factorized", "--quiet"];
+    let child = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(["train", "--run", run, "--iterations", "1000000"])
+        .args(common)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until updates are being written, then ask it to stop.
+    let metrics = dir.join("metrics.jsonl");
+    let started = Instant::now();
+    while std::fs::read_to_string(&metrics).map(|m| m.lines().count()).unwrap_or(0) < 20 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no training progress");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "an interrupted run must not look finished");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.contains("interrupted at update") && last.contains("--resume"), "{stderr}");
+
+    // The checkpoint holds exactly the updates the metrics recorded, and the run continues.
+    let checkpoint: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("checkpoint.json")).unwrap()).unwrap();
+    let done = std::fs::read_to_string(&metrics).unwrap().lines().count() as u64;
+    assert_eq!(checkpoint["iteration"].as_u64(), Some(done));
+    let out = trainer(&["train", "--resume", run, "--stop-after", "3", "--quiet"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let after = std::fs::read_to_string(&metrics).unwrap().lines().count() as u64;
+    assert_eq!(after, done + 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
