@@ -62,13 +62,15 @@ fn main() -> anyhow::Result<()> {
     }
     let mut prior = train::build_prior(&config, state, None, &mut |s| println!("{s}"))?;
     if iters == 0 {
-        let calls: Vec<Array2<f32>> = (0..10)
-            .map(|k| prior.sample(400, 1_000_000 + k).map(|s| s.units))
-            .collect::<Result<_, _>>()?;
-        let views: Vec<_> = calls.iter().map(|c| c.view()).collect();
+        let calls: Vec<_> =
+            (0..10).map(|k| prior.sample(400, 1_000_000 + k)).collect::<Result<_, _>>()?;
+        let views: Vec<_> = calls.iter().map(|c| c.units.view()).collect();
         let big = ndarray::concatenate(Axis(0), &views)?;
         let (l, q) = gaps(&target_m, &logical_moments(big.view()));
-        println!("own prior: logical gap means {l:.4} correlations {q:.4}");
+        let breaks = calls.iter().map(|c| c.chain_breaks).sum::<f64>() / 10.0;
+        println!(
+            "own prior: logical gap means {l:.4} correlations {q:.4}, chain breaks {breaks:.4}"
+        );
         return Ok(());
     }
     let mut order: Vec<usize> = (0..target.nrows()).collect();

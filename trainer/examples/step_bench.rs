@@ -1,57 +1,54 @@
-//! Times qahm's wake-sleep update without the annealer (a factorized prior stands in), split
-//! into its phases, for comparison with bench/trainer_step.py in the same run.
+//! Times real training updates of a preset against the in-process annealer and splits each
+//! into its phases, for comparison with bench/trainer_step.py (the same step in numpy, the
+//! annealer's samples given) in the same run.
 //!
-//! Usage: step_bench BATCH DREAMS REPEATS → one JSON line.
+//! Usage: step_bench PRESET REPEATS → one JSON line of median milliseconds per phase.
+//! Run from the repository root (the preset's data directory is relative to it).
 
-use std::time::Instant;
+use std::str::FromStr;
 
-use ndarray::Array2;
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
-use trainer::model::{HelmholtzMachine, LayerSizes};
+use clap::ValueEnum;
+use trainer::train::{self, IterationMetrics, Preset, TrainConfig, Trainer};
 
-fn main() {
-    // The step runs on a rayon worker, as the trainer's does, so that its parallel halves
-    // start without a hand-off from a foreign thread.
-    let pool = rayon::ThreadPoolBuilder::new().build().expect("a thread pool");
-    pool.install(run);
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
-fn run() {
-    let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().expect("a number")).collect();
-    let (batch, dreams, repeats) = (args[0], args[1], args[2]);
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
-    let sizes = LayerSizes::default();
-    let mut machine = HelmholtzMachine::new(sizes, 0.01, &mut rng).expect("valid sizes");
-    let pm1 = |rng: &mut Xoshiro256PlusPlus, p: f64| if rng.random_bool(p) { 1.0f32 } else { -1.0 };
-    let v = Array2::from_shape_simple_fn((batch, sizes.visible()), || pm1(&mut rng, 0.3));
-    let u2 = Array2::from_shape_simple_fn((dreams, sizes.hidden2), || pm1(&mut rng, 0.5));
-    let mut phases = Vec::with_capacity(repeats);
-    for i in 0..=repeats {
-        let t0 = Instant::now();
-        let (wake_grad, _) = machine.wake_gradient(v.view(), &mut rng);
-        let t1 = Instant::now();
-        let (sleep_grad, _) = machine.sleep_gradient(u2.view(), &mut rng);
-        let t2 = Instant::now();
-        machine.generator.apply(&wake_grad, 0.01);
-        machine.recognition.apply(&sleep_grad, 0.01);
-        let t3 = Instant::now();
-        if i > 0 {
-            phases.push([
-                (t1 - t0).as_secs_f64(),
-                (t2 - t1).as_secs_f64(),
-                (t3 - t2).as_secs_f64(),
-            ]);
-        }
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [preset, repeats] = args.as_slice() else {
+        anyhow::bail!("usage: step_bench default|paper REPEATS");
+    };
+    let preset = Preset::from_str(preset, true).map_err(anyhow::Error::msg)?;
+    let repeats = usize::from_str(repeats)?;
+    let config = TrainConfig { eval_every: u64::MAX, ..TrainConfig::preset(preset) };
+    let (train_set, test_set) = train::load_data(&config)?;
+    let prior = train::build_prior(&config, None, None, &mut |_| {})?;
+    let mut trainer = Trainer::new(config.clone(), train_set, test_set, prior)?;
+    // The pool's threads start and the allocations settle in the first updates.
+    for _ in 0..2 {
+        trainer.step()?;
     }
-    phases.sort_by(|a, b| a.iter().sum::<f64>().total_cmp(&b.iter().sum::<f64>()));
-    let median = phases[phases.len() / 2];
-    println!(
-        "{{\"tool\": \"qahm\", \"batch\": {batch}, \"dreams\": {dreams}, \"seconds_per_step\": {}, \
-         \"wake\": {}, \"sleep\": {}, \"update\": {}}}",
-        median.iter().sum::<f64>(),
-        median[0],
-        median[1],
-        median[2]
+    let steps: Vec<IterationMetrics> =
+        (0..repeats).map(|_| trainer.step()).collect::<Result<_, _>>()?;
+    let phase = |pick: fn(&IterationMetrics) -> f64| {
+        median(&mut steps.iter().map(pick).collect::<Vec<_>>())
+    };
+    let (wake, annealer, sleep, update, step) = (
+        phase(|m| m.t_wake_ms),
+        phase(|m| m.t_annealer_ms),
+        phase(|m| m.t_sleep_ms),
+        phase(|m| m.t_update_ms),
+        phase(|m| m.t_step_ms),
     );
+    let compute = phase(|m| m.t_wake_ms + m.t_sleep_ms + m.t_update_ms);
+    let batch = if config.batch_size == 0 { config.train_size } else { config.batch_size };
+    println!(
+        "{{\"tool\": \"qahm\", \"batch\": {batch}, \"dreams\": {}, \"anneal_us\": {}, \
+         \"wake_ms\": {wake}, \"annealer_ms\": {annealer}, \"sleep_ms\": {sleep}, \
+         \"update_ms\": {update}, \"compute_ms\": {compute}, \"step_ms\": {step}}}",
+        config.num_reads, config.annealing_time
+    );
+    Ok(())
 }

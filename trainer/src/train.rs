@@ -360,6 +360,9 @@ pub struct IterationMetrics {
     pub prior_gap_quadratic: f64,
     pub annealer_wall_ms: f64,
     pub qpu_access_ms: f64,
+    /// Fraction of (read, chain) pairs broken before the majority vote.
+    #[serde(default)]
+    pub chain_breaks: f64,
     /// Time split of the update, ms: the wake phase and the annealer call run side by side
     /// (each timed on its own), then the sleep phase, then the parameter updates; `t_step_ms`
     /// is the wall time of the whole update.
@@ -592,6 +595,7 @@ impl Trainer {
             prior_gap_quadratic: gap.quadratic,
             annealer_wall_ms: samples.annealer_wall_us / 1e3,
             qpu_access_ms: samples.qpu_access_us / 1e3,
+            chain_breaks: samples.chain_breaks,
             t_wake_ms: t_wake.as_secs_f64() * 1e3,
             t_annealer_ms: t_annealer.as_secs_f64() * 1e3,
             t_sleep_ms: ms(t1, t2),

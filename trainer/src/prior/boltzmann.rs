@@ -100,7 +100,7 @@ impl Prior for BoltzmannPrior {
         let samples = Array2::from_shape_fn((n, units), |(r, i)| f32::from(chains[r * units + i]));
         self.params.chains = chains;
         (self.model_mean, self.model_second) = first_and_second(samples.view());
-        Ok(PriorSamples { units: samples, annealer_wall_us: 0.0, qpu_access_us: 0.0 })
+        Ok(PriorSamples::classical(samples))
     }
 
     fn update(&mut self, data: ArrayView2<f32>, lr: f32) -> MomentGap {

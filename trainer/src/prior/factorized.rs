@@ -36,7 +36,7 @@ impl Prior for FactorizedPrior {
         let units = Array2::from_shape_fn((n, means.len()), |(_, i)| {
             if rng.random::<f32>() < (1.0 + means[i]) / 2.0 { 1.0 } else { -1.0 }
         });
-        Ok(PriorSamples { units, annealer_wall_us: 0.0, qpu_access_us: 0.0 })
+        Ok(PriorSamples::classical(units))
     }
 
     fn update(&mut self, data: ArrayView2<f32>, lr: f32) -> MomentGap {

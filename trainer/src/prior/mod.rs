@@ -42,6 +42,16 @@ pub struct PriorSamples {
     pub annealer_wall_us: f64,
     /// Modelled QPU access time, µs (0 for classical priors).
     pub qpu_access_us: f64,
+    /// Fraction of (read, chain) pairs whose qubits disagree, before the majority vote (0 for
+    /// classical priors).
+    pub chain_breaks: f64,
+}
+
+impl PriorSamples {
+    /// Samples of a classical prior: no annealer, no chains.
+    pub fn classical(units: Array2<f32>) -> Self {
+        PriorSamples { units, annealer_wall_us: 0.0, qpu_access_us: 0.0, chain_breaks: 0.0 }
+    }
 }
 
 /// How far the prior's statistics are from the data's after an update.

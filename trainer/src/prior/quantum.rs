@@ -194,6 +194,45 @@ pub fn majority_vote(
     units
 }
 
+/// The moments of `replicate(units, unit_of)` (see [`moments`]) without building it: a qubit's
+/// mean is its unit's, a coupler's is its two units' second moment (1 inside a chain). Equal
+/// bit for bit, since on ±1 values every sum involved is an exact integer.
+pub fn replicated_moments(
+    units: ArrayView2<f32>,
+    unit_of: &[u32],
+    couplers: &[(u32, u32)],
+) -> (Vec<f64>, Vec<f64>) {
+    let n = units.nrows().max(1) as f64;
+    let unit_means =
+        units.mean_axis(Axis(0)).unwrap_or_else(|| ndarray::Array1::zeros(units.ncols()));
+    let unit_second = units.t().dot(&units);
+    let linear = unit_of.iter().map(|&u| f64::from(unit_means[u as usize])).collect();
+    let quadratic = couplers
+        .iter()
+        .map(|&(a, b)| {
+            let (x, y) = (unit_of[a as usize] as usize, unit_of[b as usize] as usize);
+            f64::from(unit_second[[x, y]]) / n
+        })
+        .collect();
+    (linear, quadratic)
+}
+
+/// Fraction of (row, chain) pairs of `physical` (`[reads, qubits]`, ±1) whose qubits disagree.
+pub fn chain_break_fraction(physical: ArrayView2<f32>, unit_of: &[u32], num_units: usize) -> f64 {
+    let mut len = vec![0.0f32; num_units];
+    unit_of.iter().for_each(|&u| len[u as usize] += 1.0);
+    let mut sums = vec![0.0f32; num_units];
+    let mut broken = 0usize;
+    for row in physical.outer_iter() {
+        sums.iter_mut().for_each(|s| *s = 0.0);
+        for (&s, &u) in row.iter().zip(unit_of) {
+            sums[u as usize] += s;
+        }
+        broken += sums.iter().zip(&len).filter(|(s, l)| s.abs() != **l).count();
+    }
+    broken as f64 / (physical.nrows() * num_units).max(1) as f64
+}
+
 /// Replica map f (Eq. 20): each qubit takes its unit's value. `[batch, units]` → `[batch, qubits]`.
 pub fn replicate(units: ArrayView2<f32>, unit_of: &[u32]) -> Array2<f32> {
     let columns: Vec<usize> = unit_of.iter().map(|&u| u as usize).collect();
@@ -234,12 +273,17 @@ impl Prior for QuantumPrior {
             units,
             annealer_wall_us: answer.timing.server_wall_time,
             qpu_access_us: answer.timing.qpu_access_time,
+            chain_breaks: chain_break_fraction(
+                physical.view(),
+                &self.params.unit_of,
+                self.num_units(),
+            ),
         })
     }
 
     fn update(&mut self, data: ArrayView2<f32>, lr: f32) -> MomentGap {
-        let replicated = replicate(data, &self.params.unit_of);
-        let (data_linear, data_quadratic) = moments(replicated.view(), &self.params.couplers);
+        let (data_linear, data_quadratic) =
+            replicated_moments(data, &self.params.unit_of, &self.params.couplers);
         let lr = f64::from(lr);
         let (h_range, j_range) = (self.h_range, self.j_range);
         let linear = self.params.h.iter_mut().zip(&self.h_step);
@@ -283,6 +327,27 @@ mod tests {
         }
         // A fair coin over 200 seeds: 100 ± 3σ (σ ≈ 7).
         assert!((79..=121).contains(&heads), "{heads}");
+    }
+
+    #[test]
+    fn replicated_moments_are_the_moments_of_the_replicas() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+        let units = Array2::from_shape_simple_fn((37, 4), || if rng.random() { 1.0 } else { -1.0 });
+        let unit_of = [0, 0, 1, 2, 2, 2, 3];
+        let couplers = [(0, 1), (1, 2), (3, 4), (4, 5), (2, 6), (0, 5), (5, 6)];
+        let replicas = replicate(units.view(), &unit_of);
+        assert_eq!(
+            replicated_moments(units.view(), &unit_of, &couplers),
+            moments(replicas.view(), &couplers)
+        );
+    }
+
+    #[test]
+    fn chain_breaks_count_chains_whose_qubits_disagree() {
+        let physical = array![[1.0, 1.0, -1.0, -1.0, 1.0], [-1.0, -1.0, -1.0, 1.0, 1.0]];
+        // Chains {0, 1, 2} and {3, 4}: row 0 breaks both, row 1 neither.
+        assert_eq!(chain_break_fraction(physical.view(), &[0, 0, 0, 1, 1], 2), 0.5);
+        assert_eq!(chain_break_fraction(physical.view(), &[0, 0, 1, 2, 2], 3), 1.0 / 6.0);
     }
 
     #[test]
