@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use qahm_proto::pb::annealer_server::AnnealerServer;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Interceptor;
+use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Status};
 
 use crate::device::{ConfigError, Device, DeviceConfig};
@@ -136,9 +136,14 @@ pub async fn serve_device(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(annealer)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
-            let _ = stop_rx.await;
-        });
+        // Answers are streamed in chunks: without TCP_NODELAY, Nagle's algorithm holds the
+        // last partial segment of each answer until the client's delayed ACK.
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            async {
+                let _ = stop_rx.await;
+            },
+        );
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result?,
