@@ -160,10 +160,13 @@ pub fn validate_request(
         props.readout_thermalization_range,
     )?;
 
-    let duration =
-        (annealing_time + f64::from(readout_thermalization) + props.timing.readout_time_per_sample)
-            * f64::from(request.num_reads)
-            + f64::from(programming_thermalization);
+    let duration = run_duration(
+        props,
+        annealing_time,
+        request.num_reads,
+        programming_thermalization,
+        readout_thermalization,
+    );
     let max_duration = props.problem_run_duration_range.max as f64;
     if duration > max_duration {
         return Err(FieldError::new(
@@ -243,6 +246,32 @@ pub fn validate_request(
     })
 }
 
+/// The problem run duration SAPI limits (`problem_run_duration_range`), µs.
+fn run_duration(
+    props: &SolverProperties,
+    annealing_time: f64,
+    num_reads: u32,
+    programming_thermalization: u32,
+    readout_thermalization: u32,
+) -> f64 {
+    (annealing_time + f64::from(readout_thermalization) + props.timing.readout_time_per_sample)
+        * f64::from(num_reads)
+        + f64::from(programming_thermalization)
+}
+
+/// The most reads one request may ask for at this anneal time with the default
+/// thermalizations: the smaller of `num_reads_range.max` and what fits in the maximum problem
+/// run duration. At least 1 (a request of 1 read at an allowed anneal time always fits).
+pub fn max_num_reads(props: &SolverProperties, annealing_time: f64) -> u32 {
+    let per_read = annealing_time
+        + f64::from(props.default_readout_thermalization)
+        + props.timing.readout_time_per_sample;
+    let budget = props.problem_run_duration_range.max as f64
+        - f64::from(props.default_programming_thermalization);
+    let fitting = if per_read > 0.0 { (budget / per_read).floor() } else { f64::INFINITY };
+    (fitting.min(f64::from(props.num_reads_range.max)) as u32).max(1)
+}
+
 fn thermalization(
     field: &str,
     value: Option<i64>,
@@ -290,6 +319,26 @@ mod tests {
         assert_eq!(job.programming_thermalization, 1000);
         assert_eq!(job.readout_thermalization, 0);
         assert_eq!(job.problem.active, vec![0, 4]);
+    }
+
+    #[test]
+    fn max_num_reads_is_the_largest_request_that_validates() {
+        let props = props();
+        for anneal in [5.0, 20.0, 100.0, 1000.0, 2000.0] {
+            let max = max_num_reads(&props, anneal);
+            let mut r = request();
+            r.annealing_time = Some(anneal);
+            r.num_reads = max;
+            assert!(validate_request(&r, &props).is_ok(), "{max} reads at {anneal} µs");
+            if max < props.num_reads_range.max {
+                r.num_reads = max + 1;
+                assert_eq!(validate_request(&r, &props).unwrap_err().field, "num_reads");
+            }
+        }
+        // 2000Q: 1 s minus 1000 µs of programming thermalization, over (anneal + 0 + 198.4) µs
+        // per read: 833 reads at 1000 µs, 4911 at 5 µs.
+        assert_eq!(max_num_reads(&props, 1000.0), 833);
+        assert_eq!(max_num_reads(&props, 5.0), 4911);
     }
 
     #[test]

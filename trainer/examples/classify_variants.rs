@@ -40,5 +40,32 @@ fn main() -> anyhow::Result<()> {
     let vis = m.generator.visible_means(m1.view());
     println!("via u1 only: {:.4}", acc(argmax_rows(vis.slice(s![.., p..]))));
     let _ = Axis(0);
+    // Unknown class as the average class vector (−0.8 each) rather than 0.
+    let mut va = Array2::zeros((test.len(), m.sizes.visible()));
+    va.slice_mut(s![.., ..p]).assign(&test.pixels());
+    va.slice_mut(s![.., p..]).fill(-0.8);
+    let r = m.reconstruct(va.view()).visible;
+    println!("class bits -0.8: {:.4}", acc(argmax_rows(r.slice(s![.., p..]))));
+    // Generative: for each class hypothesis, the log-likelihood of (pixels, class bits) under the
+    // mean-field reconstruction from (pixels, class bits).
+    let nc = m.sizes.classes;
+    let mut scores = Array2::<f32>::zeros((test.len(), nc));
+    for k in 0..nc {
+        let mut vk = Array2::zeros((test.len(), m.sizes.visible()));
+        vk.slice_mut(s![.., ..p]).assign(&test.pixels());
+        vk.slice_mut(s![.., p..]).fill(-1.0);
+        vk.slice_mut(s![.., p + k]).fill(1.0);
+        let (_, m2) = m.recognition.mean_field(vk.view());
+        let m1 = m.generator.u2_to_u1.mean(m2.view());
+        let a = m.generator.u1_to_v.activation(m1.view());
+        for i in 0..test.len() {
+            let mut ll = 0.0;
+            for j in 0..m.sizes.visible() {
+                ll += trainer::model::log_lik(vk[[i, j]], a[[i, j]]);
+            }
+            scores[[i, k]] = ll;
+        }
+    }
+    println!("generative: {:.4}", acc(argmax_rows(scores.view())));
     Ok(())
 }

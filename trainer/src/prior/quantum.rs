@@ -7,6 +7,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 use qahm_common::convert::SampleSpec;
 use qahm_common::properties::{Range, SolverProperties};
 use qahm_common::sampleset::AnswerMode;
+use qahm_common::validation::max_num_reads;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
@@ -94,6 +95,9 @@ pub struct QuantumPrior {
     settings: AnnealSettings,
     h_range: Range<f64>,
     j_range: Range<f64>,
+    /// The most reads one request may carry at the configured anneal time; larger draws are
+    /// split into several requests.
+    max_reads_per_call: usize,
     annealer: Box<dyn Annealer + Send>,
     /// Per-parameter step sizes: 1 / (number of physical parameters that realise the same
     /// logical one), so that every logical field and coupling learns at the same rate however
@@ -129,9 +133,10 @@ impl QuantumPrior {
             model_linear: vec![0.0; params.h.len()],
             model_quadratic: vec![0.0; params.j.len()],
             params,
-            settings,
             h_range: props.h_range,
             j_range: props.j_range,
+            max_reads_per_call: max_num_reads(props, settings.annealing_time) as usize,
+            settings,
             annealer,
         }
     }
@@ -144,10 +149,19 @@ impl QuantumPrior {
         self.annealer.describe()
     }
 
-    fn request(&self, n: usize, iteration: u64) -> SampleSpec {
+    /// Request `part` of the draw for `iteration`.
+    fn request(&self, n: usize, iteration: u64, part: u64) -> SampleSpec {
         let p = &self.params;
+        let seed = match part {
+            0 => mix(p.seed, iteration),
+            _ => mix(mix(p.seed, iteration), part),
+        };
         SampleSpec {
-            request_id: format!("it{iteration}"),
+            request_id: if part == 0 {
+                format!("it{iteration}")
+            } else {
+                format!("it{iteration}.{part}")
+            },
             h: p.qubits.iter().zip(&p.h).map(|(&q, &h)| (q, h)).collect(),
             j: p.couplers
                 .iter()
@@ -158,10 +172,16 @@ impl QuantumPrior {
             annealing_time: Some(self.settings.annealing_time),
             auto_scale: Some(false),
             answer_mode: AnswerMode::Raw,
-            seed: self.settings.seeded_requests.then(|| mix(p.seed, iteration)),
+            seed: self.settings.seeded_requests.then_some(seed),
             label: "qahm prior".into(),
         }
     }
+}
+
+/// Sizes of the requests a draw of `n` reads is split into, none above `max` (≥ 1).
+fn split_reads(n: usize, max: usize) -> impl Iterator<Item = usize> {
+    let max = max.max(1);
+    (0..n.div_ceil(max)).map(move |k| max.min(n - k * max))
 }
 
 /// Majority vote g (Eq. 21): each unit takes the sign of its chain's sum; ties by a coin from
@@ -245,23 +265,29 @@ impl Prior for QuantumPrior {
     }
 
     fn sample(&mut self, n: usize, iteration: u64) -> Result<PriorSamples, PriorError> {
-        let spec = self.request(n, iteration);
-        let answer = self.annealer.sample(&spec)?;
-        let set = &answer.set;
-        if set.active_variables != self.params.qubits {
-            return Err(PriorError::Answer(format!(
-                "{} active variables, expected {}",
-                set.active_variables.len(),
-                self.params.qubits.len()
-            )));
-        }
         let nq = self.params.qubits.len();
-        let rows = set.num_rows();
-        let mut physical = Array2::<f32>::zeros((rows, nq));
+        let mut physical = Array2::<f32>::zeros((n, nq));
+        let (mut wall, mut qpu) = (0.0, 0.0);
         let mut row_spins = Vec::with_capacity(nq);
-        for (r, mut out) in physical.outer_iter_mut().enumerate() {
-            qahm_common::sampleset::unpack_row(set.packed_row(r), nq, &mut row_spins);
-            out.iter_mut().zip(&row_spins).for_each(|(o, &s)| *o = f32::from(s));
+        let mut start = 0;
+        for (part, reads) in split_reads(n, self.max_reads_per_call).enumerate() {
+            let answer = self.annealer.sample(&self.request(reads, iteration, part as u64))?;
+            let set = &answer.set;
+            if set.active_variables != self.params.qubits || set.num_rows() != reads {
+                return Err(PriorError::Answer(format!(
+                    "{} rows over {} active variables, expected {reads} over {nq}",
+                    set.num_rows(),
+                    set.active_variables.len(),
+                )));
+            }
+            for r in 0..reads {
+                qahm_common::sampleset::unpack_row(set.packed_row(r), nq, &mut row_spins);
+                let mut out = physical.row_mut(start + r);
+                out.iter_mut().zip(&row_spins).for_each(|(o, &s)| *o = f32::from(s));
+            }
+            start += reads;
+            wall += answer.timing.server_wall_time;
+            qpu += answer.timing.qpu_access_time;
         }
         let (linear, quadratic) = moments(physical.view(), &self.params.couplers);
         self.model_linear = linear;
@@ -271,8 +297,8 @@ impl Prior for QuantumPrior {
             majority_vote(physical.view(), &self.params.unit_of, self.num_units(), &mut ties);
         Ok(PriorSamples {
             units,
-            annealer_wall_us: answer.timing.server_wall_time,
-            qpu_access_us: answer.timing.qpu_access_time,
+            annealer_wall_us: wall,
+            qpu_access_us: qpu,
             chain_breaks: chain_break_fraction(
                 physical.view(),
                 &self.params.unit_of,
@@ -340,6 +366,14 @@ mod tests {
             replicated_moments(units.view(), &unit_of, &couplers),
             moments(replicas.view(), &couplers)
         );
+    }
+
+    #[test]
+    fn large_draws_are_split_into_requests_the_solver_accepts() {
+        assert_eq!(split_reads(1000, 833).collect::<Vec<_>>(), vec![833, 167]);
+        assert_eq!(split_reads(100, 833).collect::<Vec<_>>(), vec![100]);
+        assert_eq!(split_reads(1666, 833).collect::<Vec<_>>(), vec![833, 833]);
+        assert_eq!(split_reads(0, 833).count(), 0);
     }
 
     #[test]
