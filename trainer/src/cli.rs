@@ -214,7 +214,6 @@ fn log_line(quiet: bool) -> impl FnMut(String) {
 }
 
 fn train_command(args: TrainArgs) -> anyhow::Result<()> {
-    let started = Instant::now();
     let (run_dir, checkpoint) = match &args.resume {
         Some(dir) => {
             let mut c = Checkpoint::load(dir)?;
@@ -326,7 +325,7 @@ fn train_command(args: TrainArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let accuracy = trainer.test_accuracy();
-    let wall = started.elapsed().as_secs_f64();
+    let wall = trainer.wall_seconds();
     write_pictures(&mut trainer, &run_dir, 100)?;
     let summary = Summary {
         iterations: trainer.iteration,

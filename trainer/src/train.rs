@@ -384,6 +384,9 @@ pub struct Checkpoint {
     pub machine: HelmholtzMachine,
     pub prior: PriorState,
     pub rng: Xoshiro256PlusPlus,
+    /// Wall time spent training so far, over every invocation (not part of the model state).
+    #[serde(default)]
+    pub wall_seconds: f64,
 }
 
 pub const CHECKPOINT_FILE: &str = "checkpoint.json";
@@ -439,6 +442,9 @@ pub struct Trainer {
     test: Dataset,
     train_visible: Array2<f32>,
     batch: Array2<f32>,
+    /// Training wall time of earlier invocations, and when this one started.
+    wall_before: f64,
+    started: Instant,
 }
 
 impl Trainer {
@@ -467,7 +473,8 @@ impl Trainer {
         checkpoint.config.validate()?;
         checkpoint.machine.validate()?;
         let train_visible = train.visible();
-        Ok(Self::assemble(
+        let wall_before = checkpoint.wall_seconds;
+        let mut trainer = Self::assemble(
             checkpoint.config,
             checkpoint.machine,
             prior,
@@ -476,7 +483,9 @@ impl Trainer {
             train,
             test,
             train_visible,
-        ))
+        );
+        trainer.wall_before = wall_before;
+        Ok(trainer)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -491,7 +500,19 @@ impl Trainer {
         train_visible: Array2<f32>,
     ) -> Self {
         let batch = Array2::zeros((0, train_visible.ncols()));
-        Trainer { config, machine, prior, rng, iteration, train, test, train_visible, batch }
+        Trainer {
+            config,
+            machine,
+            prior,
+            rng,
+            iteration,
+            train,
+            test,
+            train_visible,
+            batch,
+            wall_before: 0.0,
+            started: Instant::now(),
+        }
     }
 
     pub fn checkpoint(&self) -> Checkpoint {
@@ -502,7 +523,13 @@ impl Trainer {
             machine: self.machine.clone(),
             prior: self.prior.state(),
             rng: self.rng.clone(),
+            wall_seconds: self.wall_seconds(),
         }
+    }
+
+    /// Wall time spent training, including earlier invocations of a resumed run.
+    pub fn wall_seconds(&self) -> f64 {
+        self.wall_before + self.started.elapsed().as_secs_f64()
     }
 
     pub fn train_set(&self) -> &Dataset {
