@@ -1,94 +1,110 @@
-//! How well can a prior learn a fixed target distribution over the 60 deepest units?
+//! How well does a prior fit the deepest layer's data distribution? A diagnostic for choosing
+//! anneal times, read counts and prior learning rates without training the networks.
 //!
-//! Usage: prior_fit RUN_DIR ITERATIONS LR READS ANNEAL_US [quantum|factorized]
+//! The target is a trained run's aggregate posterior: recognition samples of u2 over the whole
+//! training set. Two modes:
+//!
+//! - `prior_fit RUN 0`: how close the run's own prior is to its target;
+//! - `prior_fit RUN ITERATIONS LR READS ANNEAL_US [quantum|boltzmann|factorized]`: a fresh
+//!   prior learns the fixed target for ITERATIONS updates (batches of READS target rows
+//!   against READS samples) at learning rate LR, reporting the fit ten times.
+//!
+//! The fit is the mean |difference| of the units' means and of all pairwise second moments,
+//! each over ten sampling calls of 400 reads (the device's noise differs from call to call, so
+//! the prior is the mixture of its calls). For scale it also prints the second-moment gap of
+//! independent units with the target's exact means: what a factorized prior can at best reach.
+
 use std::path::Path;
 
+use anyhow::{Context, bail};
 use ndarray::{Array2, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_xoshiro::Xoshiro256PlusPlus;
+use trainer::prior::Prior;
 use trainer::train::{self, Checkpoint, PriorKind};
 
-fn logical_moments(s: ArrayView2<f32>) -> (Vec<f64>, Array2<f64>) {
-    let n = s.nrows() as f64;
-    let s64 = s.mapv(f64::from);
-    let m = s64.mean_axis(Axis(0)).unwrap().to_vec();
-    let c = s64.t().dot(&s64) / n;
-    (m, c)
+/// ⟨s⟩ and ⟨s sᵀ⟩ of the rows of `s`.
+fn moments(s: ArrayView2<f32>) -> (Vec<f64>, Array2<f64>) {
+    let s = s.mapv(f64::from);
+    let n = s.nrows().max(1) as f64;
+    ((s.sum_axis(Axis(0)) / n).to_vec(), s.t().dot(&s) / n)
 }
 
+/// Mean |difference| of the means and of the off-diagonal second moments.
 fn gaps(a: &(Vec<f64>, Array2<f64>), b: &(Vec<f64>, Array2<f64>)) -> (f64, f64) {
     let k = a.0.len();
-    let lin = a.0.iter().zip(&b.0).map(|(x, y)| (x - y).abs()).sum::<f64>() / k as f64;
-    let mut q = 0.0;
-    let mut cnt = 0;
+    let linear = a.0.iter().zip(&b.0).map(|(x, y)| (x - y).abs()).sum::<f64>() / k as f64;
+    let mut sum = 0.0;
     for i in 0..k {
         for j in i + 1..k {
-            q += (a.1[[i, j]] - b.1[[i, j]]).abs();
-            cnt += 1;
+            sum += (a.1[[i, j]] - b.1[[i, j]]).abs();
         }
     }
-    (lin, q / cnt as f64)
+    (linear, sum / (k * (k - 1) / 2).max(1) as f64)
+}
+
+/// Ten calls of 400 reads, stacked; and their mean chain-break fraction.
+fn sample_mixture(prior: &mut dyn Prior, tag: u64) -> anyhow::Result<(Array2<f32>, f64)> {
+    let calls: Vec<_> =
+        (0..10).map(|k| prior.sample(400, 1_000_000 + tag * 10 + k)).collect::<Result<_, _>>()?;
+    let views: Vec<_> = calls.iter().map(|c| c.units.view()).collect();
+    let breaks = calls.iter().map(|c| c.chain_breaks).sum::<f64>() / calls.len() as f64;
+    Ok((ndarray::concatenate(Axis(0), &views)?, breaks))
 }
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let dir = Path::new(&args[0]);
-    let iters: u64 = args[1].parse()?;
-    let lr: f32 = args[2].parse()?;
-    let reads: usize = args[3].parse()?;
-    let anneal: f64 = args[4].parse()?;
-    let kind = args.get(5).map(String::as_str).unwrap_or("quantum");
-    let ck = Checkpoint::load(dir)?;
-    let mut config = ck.config.clone();
-    config.annealing_time = anneal;
-    config.prior = match kind {
-        "quantum" => PriorKind::Quantum,
-        "boltzmann" => PriorKind::Boltzmann,
-        _ => PriorKind::Factorized,
+    let (Some(run), Some(iterations)) = (args.first(), args.get(1)) else {
+        bail!("usage: prior_fit RUN 0 | prior_fit RUN ITERATIONS LR READS ANNEAL_US [KIND]");
     };
+    let iterations: u64 = iterations.parse().context("ITERATIONS")?;
+    let checkpoint = Checkpoint::load(Path::new(run))?;
+    let mut config = checkpoint.config.clone();
     let (train_set, _) = train::load_data(&config)?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
-    let (_, target) = ck.machine.recognition.sample(train_set.visible().view(), &mut rng);
-    let target_m = logical_moments(target.view());
-    // Independent units with the target's means: the correlation error a factorized prior has.
-    let indep_c = Array2::from_shape_fn((60, 60), |(i, j)| target_m.0[i] * target_m.0[j]);
-    let (_, indep_q) = gaps(&target_m, &(target_m.0.clone(), indep_c));
-    println!("target: factorized-with-exact-means correlation gap {indep_q:.4}");
-    // ITERATIONS 0: evaluate the checkpoint's own prior against its own recognition samples.
-    let state = (iters == 0).then(|| ck.prior.clone());
-    if iters == 0 {
-        config.prior = ck.config.prior;
-    }
-    let mut prior = train::build_prior(&config, state, None, &mut |s| println!("{s}"))?;
-    if iters == 0 {
-        let calls: Vec<_> =
-            (0..10).map(|k| prior.sample(400, 1_000_000 + k)).collect::<Result<_, _>>()?;
-        let views: Vec<_> = calls.iter().map(|c| c.units.view()).collect();
-        let big = ndarray::concatenate(Axis(0), &views)?;
-        let (l, q) = gaps(&target_m, &logical_moments(big.view()));
-        let breaks = calls.iter().map(|c| c.chain_breaks).sum::<f64>() / 10.0;
+    let (_, target) = checkpoint.machine.recognition.sample(train_set.visible().view(), &mut rng);
+    let target_moments = moments(target.view());
+    let independent = Array2::from_shape_fn((target.ncols(), target.ncols()), |(i, j)| {
+        target_moments.0[i] * target_moments.0[j]
+    });
+    let (_, floor) = gaps(&target_moments, &(target_moments.0.clone(), independent));
+    println!("independent units with the target's means: second-moment gap {floor:.4}");
+
+    if iterations == 0 {
+        let mut prior = train::build_prior(&config, Some(checkpoint.prior), None, &mut |_| {})?;
+        let (samples, breaks) = sample_mixture(prior.as_mut(), 0)?;
+        let (l, q) = gaps(&target_moments, &moments(samples.view()));
         println!(
-            "own prior: logical gap means {l:.4} correlations {q:.4}, chain breaks {breaks:.4}"
+            "the run's prior: gaps {l:.4} (means) {q:.4} (second moments), chain breaks {breaks:.4}"
         );
         return Ok(());
     }
+    let number = |i: usize, name: &str| -> anyhow::Result<f64> {
+        args.get(i).with_context(|| format!("missing {name}"))?.parse().context(name.to_string())
+    };
+    let lr = number(2, "LR")? as f32;
+    let reads = number(3, "READS")? as usize;
+    config.annealing_time = number(4, "ANNEAL_US")?;
+    config.prior = match args.get(5).map(String::as_str).unwrap_or("quantum") {
+        "quantum" => PriorKind::Quantum,
+        "boltzmann" => PriorKind::Boltzmann,
+        "factorized" => PriorKind::Factorized,
+        other => bail!("unknown prior kind {other:?}"),
+    };
+    let mut prior = train::build_prior(&config, None, None, &mut |line| println!("{line}"))?;
     let mut order: Vec<usize> = (0..target.nrows()).collect();
-    for it in 0..iters {
-        let samples = prior.sample(reads, it)?;
+    for it in 0..iterations {
+        prior.sample(reads, it)?;
         order.shuffle(&mut rng);
         let batch = target.select(Axis(0), &order[..reads.min(order.len())]);
         prior.update(batch.view(), lr);
-        if it % (iters / 10).max(1) == 0 || it + 1 == iters {
-            // Ten calls: the device's noise differs per call, the prior is their mixture.
-            let calls: Vec<Array2<f32>> = (0..10)
-                .map(|k| prior.sample(400, 1_000_000 + it * 10 + k).map(|s| s.units))
-                .collect::<Result<_, _>>()?;
-            let views: Vec<_> = calls.iter().map(|c| c.view()).collect();
-            let big = ndarray::concatenate(Axis(0), &views)?;
-            let (l, q) = gaps(&target_m, &logical_moments(big.view()));
-            println!("it {it:5}: logical gap means {l:.4} correlations {q:.4}");
-            let _ = samples;
+        if it % (iterations / 10).max(1) == 0 || it + 1 == iterations {
+            let (samples, breaks) = sample_mixture(prior.as_mut(), it)?;
+            let (l, q) = gaps(&target_moments, &moments(samples.view()));
+            println!(
+                "update {it:5}: gaps {l:.4} (means) {q:.4} (second moments), chain breaks {breaks:.4}"
+            );
         }
     }
     Ok(())
