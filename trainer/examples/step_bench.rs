@@ -1,16 +1,25 @@
-//! Times real training updates of a preset against the in-process annealer and splits each
-//! into its phases, for comparison with bench/trainer_step.py (the same step in numpy, the
-//! annealer's samples given) in the same run.
+//! Times the training update of a preset, for comparison with bench/trainer_step.py (the same
+//! step in numpy, the annealer's samples given) in the same run.
 //!
-//! Usage: step_bench PRESET REPEATS → one JSON line of median milliseconds per phase.
-//! Run from the repository root (the preset's data directory is relative to it).
+//! Two measurements, medians over REPEATS updates:
+//! - real updates (`Trainer::step` against the in-process annealer), split into phases: the
+//!   wake phase runs alongside the annealer call, so on a machine whose cores the emulator
+//!   keeps busy it is slowed down by it;
+//! - the same update with the annealer's samples given, as numpy's is: wake, sleep and every
+//!   parameter update (the prior's too, which the numpy step leaves out) with the cores free.
+//!
+//! Usage: step_bench PRESET REPEATS → one JSON line, milliseconds. Run from the repository
+//! root (the preset's data directory is relative to it).
 
 use std::str::FromStr;
+use std::time::Instant;
 
 use clap::ValueEnum;
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
 use trainer::train::{self, IterationMetrics, Preset, TrainConfig, Trainer};
 
-fn median(values: &mut [f64]) -> f64 {
+fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
@@ -23,32 +32,59 @@ fn main() -> anyhow::Result<()> {
     let preset = Preset::from_str(preset, true).map_err(anyhow::Error::msg)?;
     let repeats = usize::from_str(repeats)?;
     let config = TrainConfig { eval_every: u64::MAX, ..TrainConfig::preset(preset) };
+    let batch = if config.batch_size == 0 { config.train_size } else { config.batch_size };
     let (train_set, test_set) = train::load_data(&config)?;
+    let data = train_set.select(&(0..batch).collect::<Vec<_>>()).visible();
     let prior = train::build_prior(&config, None, None, &mut |_| {})?;
     let mut trainer = Trainer::new(config.clone(), train_set, test_set, prior)?;
-    // The pool's threads start and the allocations settle in the first updates.
+
+    // Real updates. The pool's threads start and the allocations settle in the first ones.
     for _ in 0..2 {
         trainer.step()?;
     }
     let steps: Vec<IterationMetrics> =
         (0..repeats).map(|_| trainer.step()).collect::<Result<_, _>>()?;
-    let phase = |pick: fn(&IterationMetrics) -> f64| {
-        median(&mut steps.iter().map(pick).collect::<Vec<_>>())
-    };
-    let (wake, annealer, sleep, update, step) = (
+    let phase = |pick: fn(&IterationMetrics) -> f64| median(steps.iter().map(pick).collect());
+
+    // The same update with the samples given.
+    let samples = trainer.prior.sample(config.num_reads as usize, u64::MAX)?.units;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+    let mut alone = Vec::with_capacity(repeats);
+    let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+    for i in 0..=repeats {
+        let t0 = Instant::now();
+        let machine = &mut trainer.machine;
+        let (wake_grad, wake) = machine.wake_gradient(data.view(), &mut rng);
+        let t1 = Instant::now();
+        let (sleep_grad, _) = machine.sleep_gradient(samples.view(), &mut rng);
+        let t2 = Instant::now();
+        machine.generator.apply(&wake_grad, 1e-4);
+        machine.recognition.apply(&sleep_grad, 1e-4);
+        trainer.prior.update(wake.u2.view(), 1e-4);
+        let t3 = Instant::now();
+        if i > 0 {
+            alone.push([ms(t0, t3), ms(t0, t1), ms(t1, t2), ms(t2, t3)]);
+        }
+    }
+    alone.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    let alone = alone[alone.len() / 2];
+
+    println!(
+        "{{\"tool\": \"qahm\", \"batch\": {batch}, \"dreams\": {}, \"anneal_us\": {}, \
+         \"wake_ms\": {}, \"annealer_ms\": {}, \"sleep_ms\": {}, \"update_ms\": {}, \
+         \"step_ms\": {}, \"compute_alone_ms\": {}, \"alone_wake_ms\": {}, \
+         \"alone_sleep_ms\": {}, \"alone_update_ms\": {}}}",
+        config.num_reads,
+        config.annealing_time,
         phase(|m| m.t_wake_ms),
         phase(|m| m.t_annealer_ms),
         phase(|m| m.t_sleep_ms),
         phase(|m| m.t_update_ms),
         phase(|m| m.t_step_ms),
-    );
-    let compute = phase(|m| m.t_wake_ms + m.t_sleep_ms + m.t_update_ms);
-    let batch = if config.batch_size == 0 { config.train_size } else { config.batch_size };
-    println!(
-        "{{\"tool\": \"qahm\", \"batch\": {batch}, \"dreams\": {}, \"anneal_us\": {}, \
-         \"wake_ms\": {wake}, \"annealer_ms\": {annealer}, \"sleep_ms\": {sleep}, \
-         \"update_ms\": {update}, \"compute_ms\": {compute}, \"step_ms\": {step}}}",
-        config.num_reads, config.annealing_time
+        alone[0],
+        alone[1],
+        alone[2],
+        alone[3],
     );
     Ok(())
 }

@@ -20,14 +20,17 @@ use super::fastmath;
 
 /// Below this many elements, elementwise work stays on the calling thread.
 const PAR_MIN_ELEMS: usize = 1 << 13;
-/// A matrix product is split in two (by rows of the output) while it has at least twice this
-/// many multiply-adds: smaller pieces cost more in scheduling than they gain.
-const PAR_MIN_MACS: usize = 1 << 20;
+/// A product of activations is split in two (by rows of the output) while it has at least
+/// twice this many multiply-adds. Every piece packs the whole right-hand matrix again, so
+/// pieces must be large; the training phases get their parallelism from splitting the batch
+/// instead, and this only serves the large mean-field passes (evaluation, classification).
+const PAR_MIN_MACS: usize = 1 << 24;
 /// Nor is a product split below this many output rows per piece (a few register tiles).
-const PAR_MIN_ROWS: usize = 16;
+const PAR_MIN_ROWS: usize = 64;
 
-/// `c ← α a b + β c`, split by rows of `a` and `c` across rayon threads for large products.
-pub(crate) fn gemm(
+/// `c ← α a b + β c`, split by rows of `a` and `c` across rayon threads for large products
+/// (whose right-hand side `b` is small next to `a`: it is packed once per piece).
+pub(crate) fn gemm_split_rows(
     alpha: f32,
     a: ArrayView2<f32>,
     b: ArrayView2<f32>,
@@ -42,7 +45,10 @@ pub(crate) fn gemm(
     let mid = a.nrows() / 2;
     let (a0, a1) = a.split_at(Axis(0), mid);
     let (c0, c1) = c.split_at(Axis(0), mid);
-    rayon::join(|| gemm(alpha, a0, b, beta, c0), || gemm(alpha, a1, b, beta, c1));
+    rayon::join(
+        || gemm_split_rows(alpha, a0, b, beta, c0),
+        || gemm_split_rows(alpha, a1, b, beta, c1),
+    );
 }
 
 /// `a ← tanh(a)` over a slice.

@@ -25,6 +25,7 @@
 //! Elementwise work may run on rayon threads, but every reduction is ordered, so results are
 //! bit-for-bit deterministic whatever the thread count.
 
+use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -35,7 +36,7 @@ use serde::{Deserialize, Serialize};
 pub mod fastmath;
 mod kernels;
 
-use kernels::{FitSums, delta_in_place, gemm, tanh_in_place};
+use kernels::{FitSums, delta_in_place, gemm_split_rows, tanh_in_place};
 pub use kernels::{log_lik, sample_pm1, sample_pm1_in_place};
 
 /// Errors of the model module.
@@ -172,9 +173,8 @@ impl Layer {
     /// If `x` does not have `n_in` columns.
     pub fn activation(&self, x: ArrayView2<f32>) -> Array2<f32> {
         assert_eq!(x.ncols(), self.n_in(), "layer input width");
-        let mut a = Array2::zeros((x.nrows(), self.n_out()));
-        a.assign(&self.b.broadcast((x.nrows(), self.n_out())).expect("bias broadcast"));
-        gemm(1.0, x, self.w.t(), 1.0, a.view_mut());
+        let mut a = self.b.broadcast((x.nrows(), self.n_out())).expect("bias broadcast").to_owned();
+        gemm_split_rows(1.0, x, self.w.t(), 1.0, a.view_mut());
         a
     }
 
@@ -214,7 +214,8 @@ impl Layer {
         let mut delta = self.activation(x);
         let sums = delta_in_place(&mut delta, y, split);
         let mut dw = Array2::zeros(self.w.raw_dim());
-        gemm(scale, delta.t(), x, 0.0, dw.view_mut());
+        // Not split: the pieces would each pack all of `x` again.
+        general_mat_mul(scale, &delta.t(), &x, 0.0, &mut dw);
         let db = delta.sum_axis(Axis(0)) * scale;
         (LayerGradient { dw, db }, sums)
     }
