@@ -77,6 +77,9 @@ pub struct TrainArgs {
     /// Anneal time in µs.
     #[arg(long)]
     annealing_time: Option<f64>,
+    /// Most reads per annealer call (0: the device's limit); each call has its own noise.
+    #[arg(long)]
+    reads_per_call: Option<u32>,
     #[arg(long)]
     seed: Option<u64>,
     #[arg(long)]
@@ -119,6 +122,10 @@ pub struct GenerateArgs {
     token: Option<String>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Reads per annealer call: each call has its own control errors, and its reads lean
+    /// towards the same few digits, so small calls give a more representative set.
+    #[arg(long, default_value_t = 10)]
+    reads_per_call: usize,
 }
 
 /// Which part of an image to hide.
@@ -186,6 +193,7 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     set!(prior);
     set!(num_reads);
     set!(annealing_time);
+    set!(reads_per_call);
     set!(seed);
     set!(checkpoint_every);
     if let Some(dir) = &args.data {
@@ -405,10 +413,15 @@ fn progress_bar(config: &TrainConfig, position: u64, quiet: bool) -> indicatif::
     bar
 }
 
+/// The pictures' prior samples come from calls of this many reads: the reads of one call share
+/// its control errors and lean towards the same few digits (one call of 100 reads can miss a
+/// class that ten calls of ten show in its share).
+const PICTURE_READS_PER_CALL: usize = 10;
+
 /// Fig. 2 c–e: generated digits, their nearest training images, generated digits by class.
 fn write_pictures(trainer: &mut Trainer, dir: &Path, n: usize) -> anyhow::Result<()> {
-    let samples = trainer.prior.sample(n, u64::MAX - 1)?;
-    let generated = trainer.machine.generator.generate_mean_field(samples.units.view());
+    let samples = trainer.prior.sample_spread(n, PICTURE_READS_PER_CALL, u64::MAX - 1)?;
+    let generated = trainer.machine.generator.generate_mean_field(samples.view());
     let pixels = trainer.machine.sizes.pixels;
     let layout = GridLayout::default();
     let pictures = dir.join("pictures");
@@ -418,8 +431,8 @@ fn write_pictures(trainer: &mut Trainer, dir: &Path, n: usize) -> anyhow::Result
     let neighbours = train_pixels.select(Axis(0), &nearest);
     report::write_grid(&pictures.join("nearest.png"), neighbours.view(), layout)?;
     // More samples for the by-class picture, so every class row can fill up.
-    let more = trainer.prior.sample(1000, u64::MAX - 2)?;
-    let more_generated = trainer.machine.generator.generate_mean_field(more.units.view());
+    let more = trainer.prior.sample_spread(1000, PICTURE_READS_PER_CALL, u64::MAX - 2)?;
+    let more_generated = trainer.machine.generator.generate_mean_field(more.view());
     let more_classes = more_generated.slice(s![.., pixels..]).to_owned();
     report::write_class_grid(
         &pictures.join("by_class.png"),
@@ -438,6 +451,9 @@ fn generate_command(args: GenerateArgs) -> anyhow::Result<()> {
     if args.n == 0 || args.n > 100_000 {
         bail!("--n {} is outside [1, 100000]", args.n);
     }
+    if args.reads_per_call == 0 || args.reads_per_call > 10_000 {
+        bail!("--reads-per-call {} is outside [1, 10000]", args.reads_per_call);
+    }
     let mut checkpoint = load_run(&args.run)?;
     if args.annealer.is_some() {
         checkpoint.config.annealer = args.annealer.clone();
@@ -452,11 +468,13 @@ fn generate_command(args: GenerateArgs) -> anyhow::Result<()> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
     let mut pixels = Array2::<f32>::zeros((0, checkpoint.machine.sizes.pixels));
     let mut labels = Vec::with_capacity(args.n);
-    let mut call = 0u64;
+    // Blocks of at most 10,000 digits bound the memory of the generator's passes.
+    let mut block = 0u64;
     while pixels.nrows() < args.n {
         let want = (args.n - pixels.nrows()).min(10_000);
-        let units = prior.sample(want, u64::MAX / 2 + args.seed.wrapping_add(call))?.units;
-        call += 1;
+        let stream = u64::MAX / 2 + args.seed.wrapping_add(block << 32);
+        let units = prior.sample_spread(want, args.reads_per_call, stream)?;
+        block += 1;
         let visible = checkpoint.machine.generate(units.view(), &mut rng);
         let p = checkpoint.machine.sizes.pixels;
         let class_scores = visible.slice(s![.., p..]);

@@ -82,6 +82,10 @@ pub struct TrainConfig {
     /// Gibbs sweeps per update of the Boltzmann baseline's persistent chains.
     #[serde(default = "default_gibbs_sweeps")]
     pub gibbs_sweeps: u32,
+    /// Most reads per annealer call (0: the device's limit); a draw of `num_reads` is spread
+    /// over several calls, each with its own control errors.
+    #[serde(default)]
+    pub reads_per_call: u32,
     /// `http://host:port` of a remote annealer; in-process emulator when absent.
     pub annealer: Option<String>,
     /// Seed of the in-process emulator's hidden temperature.
@@ -129,6 +133,7 @@ impl TrainConfig {
             annealing_time: 1000.0,
             chain_strength: -1.0,
             gibbs_sweeps: default_gibbs_sweeps(),
+            reads_per_call: 0,
             annealer: None,
             device_seed: 7,
             seed: 1,
@@ -339,6 +344,7 @@ pub fn build_prior(
                 annealing_time: config.annealing_time,
                 seeded_requests: true,
                 chain_strength: config.chain_strength,
+                reads_per_call: config.reads_per_call,
             };
             Ok(Box::new(QuantumPrior::new(params, settings, &props, annealer)))
         }

@@ -33,6 +33,14 @@ fn out_of_range_settings_name_the_setting() {
 }
 
 #[test]
+fn generate_checks_its_counts_before_loading_the_run() {
+    let out = trainer(&["generate", "--run", "/nonexistent/run", "--reads-per-call", "0"]);
+    assert_one_line_error(&out, "--reads-per-call 0 is outside [1, 10000]");
+    let out = trainer(&["generate", "--run", "/nonexistent/run", "--n", "0"]);
+    assert_one_line_error(&out, "--n 0 is outside [1, 100000]");
+}
+
+#[test]
 fn a_missing_run_directory_is_named() {
     let out = trainer(&["classify", "--run", "/nonexistent/run"]);
     assert_one_line_error(&out, "/nonexistent/run");

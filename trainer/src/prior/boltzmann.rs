@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{MomentGap, Prior, PriorError, PriorSamples, PriorState, mix};
 
+/// Extra Gibbs sweeps when a draw changes the number of chains, so that copies of one
+/// persistent chain drift apart: twenty training calls' worth at the default 10 sweeps.
+const RESIZE_BURN_IN_SWEEPS: u32 = 200;
+
 /// Parameters and persistent chains of the Boltzmann baseline.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BoltzmannParams {
@@ -87,12 +91,19 @@ impl Prior for BoltzmannPrior {
         let units = self.units();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(self.params.seed, iteration));
         let mut chains = std::mem::take(&mut self.params.chains);
-        if chains.len() != n * units {
+        let mut sweeps = self.params.sweeps;
+        if chains.is_empty() || units == 0 {
             chains = (0..n * units).map(|_| if rng.random::<bool>() { 1 } else { -1 }).collect();
+        } else if chains.len() != n * units {
+            // A draw of another size (pictures, `trainer generate`): start from the persistent
+            // chains, which sit in the model's distribution, cycled to `n`, and sweep long
+            // enough that the copies of one chain decorrelate.
+            chains = chains.chunks_exact(units).cycle().take(n).flatten().copied().collect();
+            sweeps += RESIZE_BURN_IN_SWEEPS;
         }
         if units > 0 {
             for chain in chains.chunks_exact_mut(units) {
-                for _ in 0..self.params.sweeps {
+                for _ in 0..sweeps {
                     self.sweep(chain, &mut rng);
                 }
             }
@@ -155,6 +166,16 @@ mod tests {
         (mean.iter().map(|m| m / z).collect(), corr / z)
     }
 
+    /// 40k samples' ⟨s⟩ and ⟨s_0 s_1⟩ against the exact ones: each has sd ≤ 1/√40000 =
+    /// 0.005, so 0.02 is 4 sd.
+    fn assert_moments_near(samples: ArrayView2<f32>, mean: &[f64], corr: f64) {
+        let (m, second) = first_and_second(samples);
+        for (a, b) in m.iter().zip(mean) {
+            assert!((a - b).abs() < 0.02, "{m:?} vs {mean:?}");
+        }
+        assert!((second[[0, 1]] - corr).abs() < 0.02, "{} vs {corr}", second[[0, 1]]);
+    }
+
     #[test]
     fn gibbs_chains_sample_the_boltzmann_distribution() {
         let mut params = BoltzmannParams::new(4, 5, 11);
@@ -165,14 +186,31 @@ mod tests {
         }
         let (mean, corr) = exact(&params);
         let mut prior = BoltzmannPrior::new(params);
+        // 40k chains after 5 sweeps from random starts; the 4-unit chain mixes in a sweep
+        // or two.
         let samples = prior.sample(40_000, 0).unwrap().units;
-        let (m, second) = first_and_second(samples.view());
-        // 40k chains after 5 sweeps from random starts: sampling sd ≤ 1/√40000 = 0.005 and
-        // the 4-unit chain mixes in a sweep or two; 0.02 is 4 sd.
-        for (a, b) in m.iter().zip(&mean) {
-            assert!((a - b).abs() < 0.02, "{m:?} vs {mean:?}");
+        assert_moments_near(samples.view(), &mean, corr);
+    }
+
+    #[test]
+    fn a_draw_of_another_size_grows_from_the_persistent_chains() {
+        // Four ferromagnetically coupled units: two modes (all up, all down) that one sweep
+        // seldom leaves (from all down, a unit flips up with probability 1/(1 + e³) ≈ 0.05).
+        let mut params = BoltzmannParams::new(4, 1, 12);
+        params.h = vec![0.05, 0.0, 0.0, 0.0];
+        for a in 0..4 {
+            for b in 0..4 {
+                params.j[a * 4 + b] = if a == b { 0.0 } else { -0.5 };
+            }
         }
-        assert!((second[[0, 1]] - corr).abs() < 0.02, "{} vs {corr}", second[[0, 1]]);
+        let (mean, corr) = exact(&params);
+        // Two persistent chains, both all down: one sweep per call would leave 40k copies of
+        // them mostly down (⟨s⟩ ≈ −0.8); the burn-in spreads them over both modes.
+        params.chains = vec![-1; 8];
+        let mut prior = BoltzmannPrior::new(params);
+        let samples = prior.sample(40_000, 3).unwrap().units;
+        assert_moments_near(samples.view(), &mean, corr);
+        assert_eq!(prior.params.chains.len(), 40_000 * 4);
     }
 
     #[test]

@@ -75,6 +75,19 @@ pub trait Prior {
     fn num_units(&self) -> usize;
     /// Draws `n` samples. `iteration` makes seeded requests reproducible.
     fn sample(&mut self, n: usize, iteration: u64) -> Result<PriorSamples, PriorError>;
+    /// Draws `n` samples to look at (pictures, `trainer generate`) rather than to train on,
+    /// in calls of at most `per_call` reads where the sampler has per-call noise; `stream`
+    /// makes the draw reproducible. Does not touch the statistics [`Prior::update`] uses
+    /// beyond what [`Prior::sample`] does. Samplers without per-call noise draw them at once.
+    fn sample_spread(
+        &mut self,
+        n: usize,
+        per_call: usize,
+        stream: u64,
+    ) -> Result<Array2<f32>, PriorError> {
+        let _ = per_call;
+        Ok(self.sample(n, stream)?.units)
+    }
     /// One gradient step towards the data-side samples `data` (`[batch, num_units]`, ±1),
     /// against the statistics of the latest [`Prior::sample`] call.
     fn update(&mut self, data: ArrayView2<f32>, lr: f32) -> MomentGap;

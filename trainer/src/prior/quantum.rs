@@ -42,11 +42,21 @@ pub struct AnnealSettings {
     pub seeded_requests: bool,
     /// Initial J of couplers inside a chain (ferromagnetic: negative).
     pub chain_strength: f64,
+    /// Most reads per annealer call (0: as many as the device allows). Every call draws its
+    /// own control errors, so the reads of one call share one perturbed Hamiltonian; a draw
+    /// spread over several calls averages over them.
+    #[serde(default)]
+    pub reads_per_call: u32,
 }
 
 impl Default for AnnealSettings {
     fn default() -> Self {
-        AnnealSettings { annealing_time: 5.0, seeded_requests: true, chain_strength: -1.0 }
+        AnnealSettings {
+            annealing_time: 5.0,
+            seeded_requests: true,
+            chain_strength: -1.0,
+            reads_per_call: 0,
+        }
     }
 }
 
@@ -135,7 +145,7 @@ impl QuantumPrior {
             params,
             h_range: props.h_range,
             j_range: props.j_range,
-            max_reads_per_call: max_num_reads(props, settings.annealing_time) as usize,
+            max_reads_per_call: reads_per_call_limit(props, &settings),
             settings,
             annealer,
         }
@@ -175,6 +185,16 @@ impl QuantumPrior {
             seed: self.settings.seeded_requests.then_some(seed),
             label: "qahm prior".into(),
         }
+    }
+}
+
+/// The device's limit on reads per call at the settings' anneal time, lowered to the
+/// settings' own cap when they set one.
+fn reads_per_call_limit(props: &SolverProperties, settings: &AnnealSettings) -> usize {
+    let device = max_num_reads(props, settings.annealing_time);
+    match settings.reads_per_call {
+        0 => device as usize,
+        cap => cap.min(device) as usize,
     }
 }
 
@@ -307,6 +327,23 @@ impl Prior for QuantumPrior {
         })
     }
 
+    /// One call per `per_call` reads, each with its own control errors: the reads of one call
+    /// are correlated through its perturbed Hamiltonian (one call of 100 reads can hold no
+    /// zero at all where ten calls of ten hold the model's share).
+    fn sample_spread(
+        &mut self,
+        n: usize,
+        per_call: usize,
+        stream: u64,
+    ) -> Result<Array2<f32>, PriorError> {
+        let mut units = Array2::zeros((0, self.num_units()));
+        for (call, reads) in split_reads(n, per_call).enumerate() {
+            let drawn = self.sample(reads, mix(stream, call as u64))?.units;
+            units.append(Axis(0), drawn.view()).expect("rows of one width");
+        }
+        Ok(units)
+    }
+
     fn update(&mut self, data: ArrayView2<f32>, lr: f32) -> MomentGap {
         let (data_linear, data_quadratic) =
             replicated_moments(data, &self.params.unit_of, &self.params.couplers);
@@ -374,6 +411,73 @@ mod tests {
         assert_eq!(split_reads(100, 833).collect::<Vec<_>>(), vec![100]);
         assert_eq!(split_reads(1666, 833).collect::<Vec<_>>(), vec![833, 833]);
         assert_eq!(split_reads(0, 833).count(), 0);
+    }
+
+    /// Reads and seed of every request an annealer received.
+    type CallLog = std::sync::Arc<std::sync::Mutex<Vec<(u32, Option<u64>)>>>;
+
+    /// The in-process emulator, recording every request's reads and seed.
+    struct Recording {
+        inner: crate::annealer::InProcessAnnealer,
+        calls: CallLog,
+    }
+
+    impl Annealer for Recording {
+        fn properties(&mut self) -> Result<SolverProperties, crate::annealer::AnnealerError> {
+            self.inner.properties()
+        }
+        fn sample(
+            &mut self,
+            spec: &SampleSpec,
+        ) -> Result<qahm_common::convert::Answer, crate::annealer::AnnealerError> {
+            self.calls.lock().unwrap().push((spec.num_reads, spec.seed));
+            self.inner.sample(spec)
+        }
+        fn describe(&self) -> String {
+            "recording".into()
+        }
+    }
+
+    /// A small quantum prior (8 units) whose annealer records its calls.
+    fn recorded_prior(reads_per_call: u32) -> (Box<dyn Prior + Send>, CallLog) {
+        let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let device = annealer_svc::DeviceConfig { device_seed: Some(3), ..Default::default() };
+        let annealer = Recording {
+            inner: crate::annealer::InProcessAnnealer::new(device).unwrap(),
+            calls: calls.clone(),
+        };
+        let config = crate::train::TrainConfig {
+            hidden2: 8,
+            annealing_time: 20.0,
+            reads_per_call,
+            ..crate::train::TrainConfig::preset(crate::train::Preset::Default)
+        };
+        let prior = crate::train::build_prior(&config, None, Some(Box::new(annealer)), &mut |_| {})
+            .unwrap();
+        (prior, calls)
+    }
+
+    #[test]
+    fn reads_per_call_caps_every_request_of_a_draw() {
+        let (mut prior, calls) = recorded_prior(30);
+        assert_eq!(prior.sample(100, 4).unwrap().units.dim(), (100, 8));
+        let reads: Vec<u32> = calls.lock().unwrap().iter().map(|c| c.0).collect();
+        assert_eq!(reads, vec![30, 30, 30, 10]);
+    }
+
+    #[test]
+    fn spread_draws_use_small_calls_each_with_its_own_seed() {
+        let (mut prior, calls) = recorded_prior(0);
+        let units = prior.sample_spread(25, 10, 77).unwrap();
+        assert_eq!(units.dim(), (25, 8));
+        assert!(units.iter().all(|&s| s == 1.0 || s == -1.0));
+        let calls = calls.lock().unwrap().clone();
+        assert_eq!(calls.iter().map(|c| c.0).collect::<Vec<_>>(), vec![10, 10, 5]);
+        let seeds: std::collections::HashSet<_> = calls.iter().map(|c| c.1).collect();
+        assert_eq!(seeds.len(), 3, "{calls:?}");
+        // Reproducible: the same stream gives the same samples.
+        let (mut again, _) = recorded_prior(0);
+        assert_eq!(again.sample_spread(25, 10, 77).unwrap(), units);
     }
 
     #[test]
