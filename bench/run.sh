@@ -12,16 +12,18 @@ bash bench/sa_compare.sh
 
 echo
 echo "== trainer update: qahm vs numpy (bench/trainer_step.py: the same step, annealer samples given) =="
-echo "   medians of ${STEP_REPEATS:-50} updates per preset. Real updates (in-process annealer) are split"
+echo "   medians of ${STEP_REPEATS:-200 (default), 50 (paper)} updates. Real updates (in-process annealer) are split"
 echo "   into phases; the wake phase runs alongside the annealer call. 'alone' is the update with the"
 echo "   samples given and the cores free, as numpy's (plus the prior's update, which numpy leaves out)."
 cargo build -q --release -p trainer --example step_bench
 PY=bench/.venv/bin/python
+# A default update takes about a millisecond, so 200 of them cost little and steady the median.
 for preset in default paper; do
-    ours=$(target/release/examples/step_bench "$preset" "${STEP_REPEATS:-50}")
+    repeats="${STEP_REPEATS:-$([ "$preset" = default ] && echo 200 || echo 50)}"
+    ours=$(target/release/examples/step_bench "$preset" "$repeats")
     batch=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["batch"])' "$ours")
     dreams=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["dreams"])' "$ours")
-    theirs=$("$PY" bench/trainer_step.py "$batch" "$dreams" "${STEP_REPEATS:-50}")
+    theirs=$("$PY" bench/trainer_step.py "$batch" "$dreams" "$repeats")
     "$PY" - "$preset" "$ours" "$theirs" <<'PY'
 import json, sys
 preset, ours, theirs = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
