@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train a model (a fresh run, or `--resume DIR`).
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Sample digits from a trained model into a .npy file.
     Generate(GenerateArgs),
     /// Classify the test set through the model (class bits hidden).
@@ -84,6 +84,45 @@ pub struct TrainArgs {
     seed: Option<u64>,
     #[arg(long)]
     checkpoint_every: Option<u64>,
+    /// Training images (the first of the data set's images).
+    #[arg(long)]
+    train_size: Option<usize>,
+    /// Test images (the ones after the training images).
+    #[arg(long)]
+    test_size: Option<usize>,
+    /// Units of the first hidden layer.
+    #[arg(long)]
+    hidden1: Option<usize>,
+    /// Units of the deepest hidden layer (the annealer's logical variables).
+    #[arg(long)]
+    hidden2: Option<usize>,
+    /// Standard deviation of the initial weights.
+    #[arg(long)]
+    init_std: Option<f32>,
+    /// Fraction of the run at lr-start before the linear decay to lr-end.
+    #[arg(long)]
+    lr_hold_fraction: Option<f32>,
+    /// The prior's learning rate relative to the networks'.
+    #[arg(long)]
+    prior_lr_scale: Option<f32>,
+    /// Epochs at the start during which the prior does not learn.
+    #[arg(long)]
+    prior_warmup_epochs: Option<f64>,
+    /// Initial J inside a chain (negative: ferromagnetic).
+    #[arg(long, allow_negative_numbers = true)]
+    chain_strength: Option<f64>,
+    /// Gibbs sweeps per update of the Boltzmann baseline.
+    #[arg(long)]
+    gibbs_sweeps: Option<u32>,
+    /// Seed of the in-process emulator's hidden temperature.
+    #[arg(long)]
+    device_seed: Option<u64>,
+    /// Evaluate reconstruction and test accuracy every this many updates.
+    #[arg(long)]
+    eval_every: Option<u64>,
+    /// Images in each evaluation subset (0 = whole sets).
+    #[arg(long)]
+    eval_size: Option<usize>,
     /// Stop after this many updates of this invocation (checkpointing first); for tests and
     /// for splitting long runs.
     #[arg(long)]
@@ -155,7 +194,7 @@ pub struct ReconstructArgs {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Train(args) => train_command(args),
+        Command::Train(args) => train_command(*args),
         Command::Generate(args) => generate_command(args),
         Command::Classify(args) => classify_command(args),
         Command::Reconstruct(args) => reconstruct_command(args),
@@ -196,6 +235,19 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     set!(reads_per_call);
     set!(seed);
     set!(checkpoint_every);
+    set!(train_size);
+    set!(test_size);
+    set!(hidden1);
+    set!(hidden2);
+    set!(init_std);
+    set!(lr_hold_fraction);
+    set!(prior_lr_scale);
+    set!(prior_warmup_epochs);
+    set!(chain_strength);
+    set!(gibbs_sweeps);
+    set!(device_seed);
+    set!(eval_every);
+    set!(eval_size);
     if let Some(dir) = &args.data {
         config.data_dir = dir.clone();
     }

@@ -204,6 +204,15 @@ impl TrainConfig {
         if !(self.init_std.is_finite() && self.init_std >= 0.0) {
             return bad("init_std", "must be finite and ≥ 0".into());
         }
+        if !(self.chain_strength.is_finite() && self.chain_strength < 0.0) {
+            return bad(
+                "chain_strength",
+                format!("{} must be negative (ferromagnetic chains)", self.chain_strength),
+            );
+        }
+        if self.gibbs_sweeps == 0 {
+            return bad("gibbs_sweeps", "must be at least 1".into());
+        }
         if self.checkpoint_every == 0 || self.eval_every == 0 {
             return bad("checkpoint_every/eval_every", "must be at least 1".into());
         }

@@ -25,11 +25,29 @@ fn every_command_has_help() {
 }
 
 #[test]
+fn every_setting_of_a_run_has_a_flag() {
+    let config = trainer::train::TrainConfig::preset(trainer::train::Preset::Default);
+    let keys = toml::Value::try_from(&config).unwrap();
+    let help = String::from_utf8_lossy(&trainer(&["train", "--help"]).stdout).into_owned();
+    for key in keys.as_table().unwrap().keys() {
+        let flag = match key.as_str() {
+            "data_dir" => "--data".to_string(),
+            other => format!("--{}", other.replace('_', "-")),
+        };
+        assert!(help.contains(&format!("{flag} ")), "train --help has no {flag} for {key}");
+    }
+}
+
+#[test]
 fn out_of_range_settings_name_the_setting() {
     let out = trainer(&["train", "--num-reads", "0", "--run", "/nonexistent/never"]);
     assert_one_line_error(&out, "num_reads");
     let out = trainer(&["train", "--lr-start=-1", "--run", "/nonexistent/never"]);
     assert_one_line_error(&out, "lr_start");
+    let out = trainer(&["train", "--chain-strength", "0.5", "--run", "/nonexistent/never"]);
+    assert_one_line_error(&out, "chain_strength");
+    let out = trainer(&["train", "--lr-hold-fraction", "2", "--run", "/nonexistent/never"]);
+    assert_one_line_error(&out, "lr_hold_fraction");
 }
 
 #[test]
