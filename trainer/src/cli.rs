@@ -524,7 +524,7 @@ fn generate_command(args: GenerateArgs) -> anyhow::Result<()> {
     let mut block = 0u64;
     while pixels.nrows() < args.n {
         let want = (args.n - pixels.nrows()).min(10_000);
-        let stream = u64::MAX / 2 + args.seed.wrapping_add(block << 32);
+        let stream = (u64::MAX / 2).wrapping_add(args.seed).wrapping_add(block << 32);
         let units = prior.sample_spread(want, args.reads_per_call, stream)?;
         block += 1;
         let visible = checkpoint.machine.generate(units.view(), &mut rng);

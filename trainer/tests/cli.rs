@@ -40,22 +40,19 @@ fn every_setting_of_a_run_has_a_flag() {
 
 #[test]
 fn out_of_range_settings_name_the_setting() {
-    let out = trainer(&["train", "--num-reads", "0", "--run", "/nonexistent/never"]);
-    assert_one_line_error(&out, "num_reads");
-    let out = trainer(&["train", "--lr-start=-1", "--run", "/nonexistent/never"]);
-    assert_one_line_error(&out, "lr_start");
-    let out = trainer(&["train", "--chain-strength", "0.5", "--run", "/nonexistent/never"]);
-    assert_one_line_error(&out, "chain_strength");
-    let out = trainer(&["train", "--lr-hold-fraction", "2", "--run", "/nonexistent/never"]);
-    assert_one_line_error(&out, "lr_hold_fraction");
-}
-
-#[test]
-fn generate_checks_its_counts_before_loading_the_run() {
-    let out = trainer(&["generate", "--run", "/nonexistent/run", "--reads-per-call", "0"]);
-    assert_one_line_error(&out, "--reads-per-call 0 is outside [1, 10000]");
-    let out = trainer(&["generate", "--run", "/nonexistent/run", "--n", "0"]);
-    assert_one_line_error(&out, "--n 0 is outside [1, 100000]");
+    let cases: [(&[&str], &str); 6] = [
+        (&["train", "--num-reads", "0"], "num_reads"),
+        (&["train", "--lr-start=-1"], "lr_start"),
+        (&["train", "--chain-strength", "0.5"], "chain_strength"),
+        (&["train", "--lr-hold-fraction", "2"], "lr_hold_fraction"),
+        // generate checks its counts before it looks for the run.
+        (&["generate", "--reads-per-call", "0"], "--reads-per-call 0 is outside [1, 10000]"),
+        (&["generate", "--n", "0"], "--n 0 is outside [1, 100000]"),
+    ];
+    for (args, needle) in cases {
+        let out = trainer(&[args, &["--run", "/nonexistent/never"]].concat());
+        assert_one_line_error(&out, needle);
+    }
 }
 
 #[test]

@@ -824,6 +824,14 @@ mod tests {
         LayerGradient { dw, db }
     }
 
+    /// Every entry of `dw` and `db` within 1e-5 (the error budget of the finite-difference
+    /// tests: see the first of them).
+    fn assert_gradients_agree(g: &LayerGradient, fd: &LayerGradient) {
+        for (a, b) in g.dw.iter().zip(fd.dw.iter()).chain(g.db.iter().zip(fd.db.iter())) {
+            assert_abs_diff_eq!(a, b, epsilon = 1e-5);
+        }
+    }
+
     #[test]
     fn fast_maths_agree_with_f64_std() {
         // Dense grid over the ranges that matter (|x| ≤ 20 covers tanh's whole non-saturated
@@ -885,12 +893,7 @@ mod tests {
         // round-off ~1e-16/h ≈ 1e-11. So 1e-5 leaves a wide margin and still catches any wrong
         // factor or sign.
         assert_eq!(g.dw.dim(), (4, 7));
-        for (a, b) in g.dw.iter().zip(fd.dw.iter()) {
-            assert_abs_diff_eq!(a, b, epsilon = 1e-5);
-        }
-        for (a, b) in g.db.iter().zip(fd.db.iter()) {
-            assert_abs_diff_eq!(a, b, epsilon = 1e-5);
-        }
+        assert_gradients_agree(&g, &fd);
     }
 
     #[test]
@@ -906,12 +909,7 @@ mod tests {
         let g = layer.delta_rule_gradient(x.view(), y.view());
         let fd = finite_difference(&layer, &x, &y);
         // Same error budget as the ±1 test above.
-        for (a, b) in g.dw.iter().zip(fd.dw.iter()) {
-            assert_abs_diff_eq!(a, b, epsilon = 1e-5);
-        }
-        for (a, b) in g.db.iter().zip(fd.db.iter()) {
-            assert_abs_diff_eq!(a, b, epsilon = 1e-5);
-        }
+        assert_gradients_agree(&g, &fd);
     }
 
     #[test]

@@ -82,10 +82,9 @@ pub trait Prior {
     fn sample_spread(
         &mut self,
         n: usize,
-        per_call: usize,
+        _per_call: usize,
         stream: u64,
     ) -> Result<Array2<f32>, PriorError> {
-        let _ = per_call;
         Ok(self.sample(n, stream)?.units)
     }
     /// One gradient step towards the data-side samples `data` (`[batch, num_units]`, ±1),
