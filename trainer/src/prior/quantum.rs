@@ -245,7 +245,9 @@ pub fn replicated_moments(
     let n = units.nrows().max(1) as f64;
     let unit_means =
         units.mean_axis(Axis(0)).unwrap_or_else(|| ndarray::Array1::zeros(units.ncols()));
-    let unit_second = units.t().dot(&units);
+    let k = units.ncols();
+    let mut unit_second = Array2::zeros((k, k));
+    crate::model::mat_mul(1.0, units.t(), units, 0.0, unit_second.view_mut());
     let linear = unit_of.iter().map(|&u| f64::from(unit_means[u as usize])).collect();
     let quadratic = couplers
         .iter()
