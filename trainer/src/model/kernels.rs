@@ -106,32 +106,34 @@ pub(crate) fn gemm_split_rows(
     );
 }
 
-/// `a ← tanh(a)` over a slice.
+/// `a ← tanh(a + b)` over one row, `b` its biases.
 #[multiversion(targets(
     "x86_64+avx512f+avx512vl+avx512bw+avx512dq+avx2+fma",
     "x86_64+avx2+fma",
     "x86_64+sse4.1",
     "aarch64+neon",
 ))]
-fn tanh_slice(a: &mut [f32]) {
+fn tanh_biased_row(a: &mut [f32], b: &[f32]) {
+    let row = a.iter_mut().zip(b);
     if target_cfg_f!(any(target_feature = "fma", target_arch = "aarch64")) {
-        a.iter_mut().for_each(|x| *x = fastmath::tanh::<Fused>(*x));
+        row.for_each(|(x, &b)| *x = fastmath::tanh::<Fused>(*x + b));
     } else {
-        a.iter_mut().for_each(|x| *x = fastmath::tanh::<Unfused>(*x));
+        row.for_each(|(x, &b)| *x = fastmath::tanh::<Unfused>(*x + b));
     }
 }
 
-/// `a ← tanh(a)` elementwise.
-pub(crate) fn tanh_in_place(a: &mut Array2<f32>) {
-    let Some(slice) = a.as_slice_memory_order_mut() else {
-        a.mapv_inplace(fastmath::tanh::<Unfused>);
-        return;
+/// `a ← tanh(a + b)` with the biases `b` added to every row: the layer's means from its
+/// weighted inputs, adding the biases on the way instead of in a pass of their own.
+pub(crate) fn tanh_biased_in_place(mut a: ArrayViewMut2<f32>, b: &[f32]) {
+    assert_eq!(a.ncols(), b.len(), "one bias per column");
+    let row = |mut r: ndarray::ArrayViewMut1<f32>| match r.as_slice_mut() {
+        Some(r) => tanh_biased_row(r, b),
+        None => r.iter_mut().zip(b).for_each(|(x, &b)| *x = fastmath::tanh::<Unfused>(*x + b)),
     };
-    if slice.len() >= PAR_MIN_ELEMS {
-        use rayon::prelude::*;
-        slice.par_chunks_mut(PAR_MIN_ELEMS / 2).for_each(tanh_slice);
+    if a.len() >= PAR_MIN_ELEMS {
+        Zip::from(a.rows_mut()).par_for_each(row);
     } else {
-        tanh_slice(slice);
+        a.rows_mut().into_iter().for_each(row);
     }
 }
 
@@ -164,7 +166,7 @@ impl FitSums {
 /// Lanes of the delta kernel: one AVX-512 vector, two AVX2 ones.
 const LANES: usize = 16;
 
-/// One contiguous run of a row: `a ← y − tanh(a)`, returning `(Σ ℓ(y, a), Σ (y − tanh a)²)`.
+/// One contiguous run of a row: `a ← y − tanh(a + b)`, returning `(Σ ℓ(y, a + b), Σ (y − tanh(a + b))²)`.
 /// Sixteen independent accumulators let the loop vectorise; their order of summation is fixed.
 /// The last partial chunk goes through the same vector code padded to a full one (a scalar
 /// tail costs as much as the rest of a 266-wide row), its padding lanes masked out of the sums.
@@ -174,33 +176,37 @@ const LANES: usize = 16;
     "x86_64+sse4.1",
     "aarch64+neon",
 ))]
-fn delta_segment(a: &mut [f32], y: &[f32]) -> (f32, f32) {
+fn delta_segment(a: &mut [f32], y: &[f32], b: &[f32]) -> (f32, f32) {
     if target_cfg_f!(any(target_feature = "fma", target_arch = "aarch64")) {
-        delta_run::<Fused>(a, y)
+        delta_run::<Fused>(a, y, b)
     } else {
-        delta_run::<Unfused>(a, y)
+        delta_run::<Unfused>(a, y, b)
     }
 }
 
 /// [`delta_segment`]'s body, inlined into each of its builds.
 #[inline(always)]
-fn delta_run<M: MulAdd>(a: &mut [f32], y: &[f32]) -> (f32, f32) {
-    debug_assert_eq!(a.len(), y.len());
+fn delta_run<M: MulAdd>(a: &mut [f32], y: &[f32], b: &[f32]) -> (f32, f32) {
+    debug_assert!(a.len() == y.len() && a.len() == b.len());
     let mut sums = ([0.0f32; LANES], [0.0f32; LANES]);
     let mut a_chunks = a.chunks_exact_mut(LANES);
     let mut y_chunks = y.chunks_exact(LANES);
-    for (ca, cy) in (&mut a_chunks).zip(&mut y_chunks) {
+    let mut b_chunks = b.chunks_exact(LANES);
+    for ((ca, cy), cb) in (&mut a_chunks).zip(&mut y_chunks).zip(&mut b_chunks) {
         let ca: &mut [f32; LANES] = ca.try_into().expect("chunks are LANES long");
         let cy: &[f32; LANES] = cy.try_into().expect("chunks are LANES long");
-        delta_lanes::<M>(ca, cy, &mut sums, LANES);
+        let cb: &[f32; LANES] = cb.try_into().expect("chunks are LANES long");
+        delta_lanes::<M>(ca, cy, cb, &mut sums, LANES);
     }
-    let (a_rest, y_rest) = (a_chunks.into_remainder(), y_chunks.remainder());
+    let a_rest = a_chunks.into_remainder();
     if !a_rest.is_empty() {
-        let (mut pa, mut py) = ([0.0f32; LANES], [0.0f32; LANES]);
-        pa[..a_rest.len()].copy_from_slice(a_rest);
-        py[..y_rest.len()].copy_from_slice(y_rest);
-        delta_lanes::<M>(&mut pa, &py, &mut sums, a_rest.len());
-        a_rest.copy_from_slice(&pa[..a_rest.len()]);
+        let n = a_rest.len();
+        let (mut pa, mut py, mut pb) = ([0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES]);
+        pa[..n].copy_from_slice(a_rest);
+        py[..n].copy_from_slice(y_chunks.remainder());
+        pb[..n].copy_from_slice(b_chunks.remainder());
+        delta_lanes::<M>(&mut pa, &py, &pb, &mut sums, n);
+        a_rest.copy_from_slice(&pa[..n]);
     }
     (sums.0.iter().sum(), sums.1.iter().sum())
 }
@@ -210,11 +216,12 @@ fn delta_run<M: MulAdd>(a: &mut [f32], y: &[f32]) -> (f32, f32) {
 fn delta_lanes<M: MulAdd>(
     a: &mut [f32; LANES],
     y: &[f32; LANES],
+    b: &[f32; LANES],
     (ll, se): &mut ([f32; LANES], [f32; LANES]),
     valid: usize,
 ) {
     for k in 0..LANES {
-        let (t, l) = fastmath::tanh_and_log_lik::<M>(y[k], a[k]);
+        let (t, l) = fastmath::tanh_and_log_lik::<M>(y[k], a[k] + b[k]);
         let d = y[k] - t;
         // A branch-free mask: 1 for real lanes, 0 for padding.
         let keep = if k < valid { 1.0 } else { 0.0 };
@@ -224,19 +231,27 @@ fn delta_lanes<M: MulAdd>(
     }
 }
 
-/// In place `a ← y − tanh(a)` (the delta), returning [`FitSums`] split at column `split`.
-/// Rows are processed in parallel; the per-row sums are reduced in row order (deterministic).
-pub(crate) fn delta_in_place(a: &mut Array2<f32>, y: ArrayView2<f32>, split: usize) -> FitSums {
+/// In place `a ← y − tanh(a + b)` (the delta, from weighted inputs `a` and biases `b` added to
+/// every row), returning [`FitSums`] split at column `split`. Rows are processed in parallel;
+/// the per-row sums are reduced in row order (deterministic).
+pub(crate) fn delta_in_place(
+    a: &mut Array2<f32>,
+    y: ArrayView2<f32>,
+    b: &[f32],
+    split: usize,
+) -> FitSums {
     assert_eq!(a.dim(), y.dim(), "targets must be [batch, n_out]");
+    assert_eq!(a.ncols(), b.len(), "one bias per column");
     let split = split.min(a.ncols());
     let y = y.as_standard_layout();
+    let (b0, b1) = b.split_at(split);
     let row = |mut a_row: ndarray::ArrayViewMut1<f32>, y_row: ndarray::ArrayView1<f32>| {
         let a_row = a_row.as_slice_mut().expect("activations are standard layout");
         let y_row = y_row.to_slice().expect("targets made standard layout");
         let (a0, a1) = a_row.split_at_mut(split);
         let (y0, y1) = y_row.split_at(split);
-        let (ll0, se0) = delta_segment(a0, y0);
-        let (ll1, se1) = delta_segment(a1, y1);
+        let (ll0, se0) = delta_segment(a0, y0, b0);
+        let (ll1, se1) = delta_segment(a1, y1, b1);
         [ll0, ll1, se0, se1]
     };
     let per_row: Array1<[f32; 4]> = if a.len() >= PAR_MIN_ELEMS {
@@ -421,8 +436,9 @@ mod tests {
                 false if r.random::<bool>() => 1.0,
                 false => -1.0,
             });
+            let bias = Array1::from_shape_simple_fn(cols, || r.random_range(-1.0f32..1.0));
             let mut delta = a.clone();
-            let sums = delta_in_place(&mut delta, y.view(), split);
+            let sums = delta_in_place(&mut delta, y.view(), bias.as_slice().unwrap(), split);
             // The same values at the start of rows a whole number of chunks wide, unsplit,
             // where every one of them falls in a full chunk: the padded tails must compute
             // exactly what full chunks do.
@@ -433,12 +449,15 @@ mod tests {
                 wide
             };
             let mut full = widen(&a);
-            delta_in_place(&mut full, widen(&y).view(), wide_cols);
+            let mut wide_bias = Array1::zeros(wide_cols);
+            wide_bias.slice_mut(s![..cols]).assign(&bias);
+            delta_in_place(&mut full, widen(&y).view(), wide_bias.as_slice().unwrap(), wide_cols);
             assert_eq!(delta, full.slice(s![.., ..cols]), "width {cols}");
             let (mut ll, mut se) = ([0.0f64; 2], [0.0f64; 2]);
             for ((i, j), &d) in delta.indexed_iter() {
-                let l = f64::from(log_lik(y[[i, j]], a[[i, j]]));
-                let t = f64::from(a[[i, j]]).tanh();
+                let activation = a[[i, j]] + bias[j];
+                let l = f64::from(log_lik(y[[i, j]], activation));
+                let t = f64::from(activation).tanh();
                 // The kernel's delta is y − tanh a to a few ulp.
                 assert!((f64::from(d) - (f64::from(y[[i, j]]) - t)).abs() < 1e-6, "{cols}");
                 let side = usize::from(j >= split);

@@ -36,7 +36,7 @@ pub mod fastmath;
 mod kernels;
 
 pub(crate) use kernels::mat_mul;
-use kernels::{FitSums, delta_in_place, gemm_split_rows, tanh_in_place};
+use kernels::{FitSums, delta_in_place, gemm_split_rows, tanh_biased_in_place};
 pub use kernels::{log_lik, sample_pm1, sample_pm1_in_place};
 
 /// Errors of the model module.
@@ -172,17 +172,39 @@ impl Layer {
     /// # Panics
     /// If `x` does not have `n_in` columns.
     pub fn activation(&self, x: ArrayView2<f32>) -> Array2<f32> {
-        assert_eq!(x.ncols(), self.n_in(), "layer input width");
-        let mut a = rows_of(self.b.as_slice().expect("biases are contiguous"), x.nrows());
-        gemm_split_rows(1.0, x, self.w.t(), 1.0, a.view_mut());
+        let mut a = self.weighted_inputs(x);
+        a += &self.b;
         a
+    }
+
+    /// `x Wᵀ` without the biases, which the elementwise pass that follows adds.
+    fn weighted_inputs(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        let mut a = Array2::zeros((x.nrows(), self.n_out()));
+        self.weighted_inputs_into(x, a.view_mut());
+        a
+    }
+
+    /// `out ← x Wᵀ`.
+    fn weighted_inputs_into(&self, x: ArrayView2<f32>, out: ArrayViewMut2<f32>) {
+        assert_eq!(x.ncols(), self.n_in(), "layer input width");
+        gemm_split_rows(1.0, x, self.w.t(), 0.0, out);
+    }
+
+    fn biases(&self) -> &[f32] {
+        self.b.as_slice().expect("biases are contiguous")
     }
 
     /// Means `tanh(x Wᵀ + b)`, `[batch, n_out]`.
     pub fn mean(&self, x: ArrayView2<f32>) -> Array2<f32> {
-        let mut a = self.activation(x);
-        tanh_in_place(&mut a);
+        let mut a = Array2::zeros((x.nrows(), self.n_out()));
+        self.mean_into(x, a.view_mut());
         a
+    }
+
+    /// `out ← tanh(x Wᵀ + b)`, into rows the caller owns.
+    fn mean_into(&self, x: ArrayView2<f32>, mut out: ArrayViewMut2<f32>) {
+        self.weighted_inputs_into(x, out.view_mut());
+        tanh_biased_in_place(out, self.biases());
     }
 
     /// The delta-rule gradient for parents `x` `[batch, n_in]` and targets `y` `[batch, n_out]`:
@@ -211,8 +233,8 @@ impl Layer {
         split: usize,
         scale: f32,
     ) -> (LayerGradient, FitSums) {
-        let mut delta = self.activation(x);
-        let sums = delta_in_place(&mut delta, y, split);
+        let mut delta = self.weighted_inputs(x);
+        let sums = delta_in_place(&mut delta, y, self.biases(), split);
         let mut dw = Array2::zeros(self.w.raw_dim());
         // Not split: the pieces would each pack all of `x` again.
         mat_mul(scale, delta.t(), x, 0.0, dw.view_mut());
@@ -228,16 +250,6 @@ impl Layer {
         self.w.scaled_add(lr, &grad.dw);
         self.b.scaled_add(lr, &grad.db);
     }
-}
-
-/// `[rows, row.len()]`, every row a copy of `row` (row by row: ndarray's broadcast-and-own
-/// goes element by element and cost a tenth of a layer's forward pass).
-fn rows_of(row: &[f32], rows: usize) -> Array2<f32> {
-    let mut data = Vec::with_capacity(rows * row.len());
-    for _ in 0..rows {
-        data.extend_from_slice(row);
-    }
-    Array2::from_shape_vec((rows, row.len()), data).expect("rows × row.len() values")
 }
 
 /// Serialised form of a [`Layer`]: shape plus row-major data, validated on the way in.
@@ -313,11 +325,24 @@ impl Recognition {
         v: ArrayView2<f32>,
         rng: &mut R,
     ) -> (Array2<f32>, Array2<f32>) {
-        let mut u1 = self.v_to_u1.mean(v);
-        sample_pm1_in_place(u1.view_mut(), rng);
-        let mut u2 = self.u1_to_u2.mean(u1.view());
-        sample_pm1_in_place(u2.view_mut(), rng);
+        let mut u1 = Array2::zeros((v.nrows(), self.v_to_u1.n_out()));
+        let mut u2 = Array2::zeros((v.nrows(), self.u1_to_u2.n_out()));
+        self.sample_into(v, rng, u1.view_mut(), u2.view_mut());
         (u1, u2)
+    }
+
+    /// [`Recognition::sample`] into rows the caller owns.
+    fn sample_into<R: Rng + ?Sized>(
+        &self,
+        v: ArrayView2<f32>,
+        rng: &mut R,
+        mut u1: ArrayViewMut2<f32>,
+        mut u2: ArrayViewMut2<f32>,
+    ) {
+        self.v_to_u1.mean_into(v, u1.view_mut());
+        sample_pm1_in_place(u1.view_mut(), rng);
+        self.u1_to_u2.mean_into(u1.view(), u2.view_mut());
+        sample_pm1_in_place(u2, rng);
     }
 
     /// Mean-field pass: `m1 = tanh(W₁ v + b₁)`, `m2 = tanh(W₂ m1 + b₂)`.
@@ -619,14 +644,12 @@ impl HelmholtzMachine {
         let mut u1 = Array2::zeros((n, self.sizes.hidden1));
         let mut u2 = Array2::zeros((n, self.sizes.hidden2));
         let outputs = piece_rows_mut(&mut u1).into_iter().zip(piece_rows_mut(&mut u2)).collect();
-        let pieces = map_row_pieces_with(n, rng, outputs, |rows, rng, (mut u1_out, mut u2_out)| {
+        let pieces = map_row_pieces_with(n, rng, outputs, |rows, rng, (mut u1, mut u2)| {
             let v = v.slice(ndarray::s![rows, ..]);
-            let (u1, u2) = self.recognition.sample(v, rng);
+            self.recognition.sample_into(v, rng, u1.view_mut(), u2.view_mut());
             let top =
                 self.generator.u2_to_u1.fit_scaled(u2.view(), u1.view(), self.sizes.hidden1, scale);
             let bottom = self.generator.u1_to_v.fit_scaled(u1.view(), v, self.sizes.pixels, scale);
-            u1_out.assign(&u1);
-            u2_out.assign(&u2);
             (top, bottom)
         });
         let (g_top, s_top) = sum_fits(pieces.iter().map(|p| &p.0));
