@@ -8,8 +8,9 @@
 //! - the same update with the annealer's samples given, as numpy's is: wake, sleep and every
 //!   parameter update (the prior's too, which the numpy step leaves out) with the cores free.
 //!
-//! Usage: step_bench PRESET REPEATS → one JSON line, milliseconds. Run from the repository
-//! root (the preset's data directory is relative to it).
+//! Usage: step_bench PRESET REPEATS [alone] → one JSON line, milliseconds; with `alone`, only
+//! the second measurement (bench/run.sh pairs it with numpy's over several rounds). Run from
+//! the repository root (the preset's data directory is relative to it).
 
 use std::str::FromStr;
 use std::time::Instant;
@@ -26,8 +27,10 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [preset, repeats] = args.as_slice() else {
-        anyhow::bail!("usage: step_bench default|paper REPEATS");
+    let (preset, repeats, alone_only) = match args.as_slice() {
+        [preset, repeats] => (preset, repeats, false),
+        [preset, repeats, mode] if mode == "alone" => (preset, repeats, true),
+        _ => anyhow::bail!("usage: step_bench default|paper REPEATS [alone]"),
     };
     let preset = Preset::from_str(preset, true).map_err(anyhow::Error::msg)?;
     let repeats = usize::from_str(repeats)?;
@@ -39,11 +42,12 @@ fn main() -> anyhow::Result<()> {
     let mut trainer = Trainer::new(config.clone(), train_set, test_set, prior)?;
 
     // Real updates. The pool's threads start and the allocations settle in the first ones.
-    for _ in 0..2 {
+    let real_steps = if alone_only { 0 } else { repeats };
+    for _ in 0..2.min(real_steps) {
         trainer.step()?;
     }
     let steps: Vec<IterationMetrics> =
-        (0..repeats).map(|_| trainer.step()).collect::<Result<_, _>>()?;
+        (0..real_steps).map(|_| trainer.step()).collect::<Result<_, _>>()?;
     let phase = |pick: fn(&IterationMetrics) -> f64| median(steps.iter().map(pick).collect());
 
     // The same update with the samples given.
@@ -68,6 +72,13 @@ fn main() -> anyhow::Result<()> {
     }
     alone.sort_by(|a, b| a[0].total_cmp(&b[0]));
     let alone = alone[alone.len() / 2];
+    if alone_only {
+        println!(
+            "{{\"tool\": \"qahm\", \"batch\": {batch}, \"dreams\": {}, \"compute_alone_ms\": {}}}",
+            config.num_reads, alone[0]
+        );
+        return Ok(());
+    }
 
     println!(
         "{{\"tool\": \"qahm\", \"batch\": {batch}, \"dreams\": {}, \"anneal_us\": {}, \
