@@ -32,8 +32,8 @@ const PAR_MIN_ROWS: usize = 64;
 /// `c ← α a b + β c` on the calling thread (`c` is not read when `β = 0`), any strides.
 ///
 /// By the `gemm` crate rather than ndarray's `general_mat_mul` (matrixmultiply): its AVX-512
-/// kernels double the throughput on CPUs that have them (measured 2.1× on the trainer's
-/// shapes, `make bench`), and it falls back to AVX2/FMA or scalar kernels elsewhere. For given
+/// kernels double the throughput on CPUs that have them (2.1× on the trainer's shapes,
+/// measured on a Xeon), and it falls back to AVX2/FMA or scalar kernels elsewhere. For given
 /// shapes and CPU the order of every sum is fixed, so results are deterministic.
 ///
 /// The workspace's one `unsafe` block: `gemm` takes raw pointers and strides.
@@ -166,7 +166,8 @@ impl FitSums {
 /// Lanes of the delta kernel: one AVX-512 vector, two AVX2 ones.
 const LANES: usize = 16;
 
-/// One contiguous run of a row: `a ← y − tanh(a + b)`, returning `(Σ ℓ(y, a + b), Σ (y − tanh(a + b))²)`.
+/// One contiguous run of a row: `a ← y − tanh(a + b)`, returning the sums of ℓ(y, a + b) and of
+/// the squared deltas.
 /// Sixteen independent accumulators let the loop vectorise; their order of summation is fixed.
 /// The last partial chunk goes through the same vector code padded to a full one (a scalar
 /// tail costs as much as the rest of a 266-wide row), its padding lanes masked out of the sums.
