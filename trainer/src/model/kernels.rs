@@ -128,7 +128,12 @@ pub(crate) fn tanh_biased_in_place(mut a: ArrayViewMut2<f32>, b: &[f32]) {
     assert_eq!(a.ncols(), b.len(), "one bias per column");
     let row = |mut r: ndarray::ArrayViewMut1<f32>| match r.as_slice_mut() {
         Some(r) => tanh_biased_row(r, b),
-        None => r.iter_mut().zip(b).for_each(|(x, &b)| *x = fastmath::tanh::<Unfused>(*x + b)),
+        // A strided row goes through the same kernel, so it gets the same values.
+        None => {
+            let mut copy = r.to_vec();
+            tanh_biased_row(&mut copy, b);
+            r.iter_mut().zip(copy).for_each(|(x, t)| *x = t);
+        }
     };
     if a.len() >= PAR_MIN_ELEMS {
         Zip::from(a.rows_mut()).par_for_each(row);
