@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use annealer_svc::{DeviceConfig, ServerConfig};
 use tokio::net::TcpListener;
+use trainer::config::{Preset, PriorKind, RunConfig};
 use trainer::prior::PriorState;
-use trainer::train::{self, Preset, PriorKind, TrainConfig, Trainer};
+use trainer::run::{self, Connection, Trainer};
 
 fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/mnist-10k")
@@ -28,36 +29,31 @@ fn start_annealer(runtime: &tokio::runtime::Runtime) -> String {
 /// A small run whose data-side statistics barely move (tiny network learning rate, strong
 /// random recognition weights so that u2 has clear means and correlations), while the prior
 /// learns fast: the setting in which "the moment gap shrinks" is a claim about the prior.
-fn prior_learning_config(annealer: Option<String>) -> TrainConfig {
-    TrainConfig {
-        data_dir: data_dir(),
-        train_size: 500,
-        test_size: 100,
-        init_std: 0.3,
-        batch_size: 100,
-        iterations: 40,
-        lr_start: 1e-4,
-        lr_end: 1e-4,
-        prior_lr_scale: 500.0, // prior learning rate 0.05
-        prior_warmup_epochs: 0.0,
-        prior: PriorKind::Quantum,
-        num_reads: 200,
-        annealing_time: 20.0,
-        annealer,
-        eval_every: 1000,
-        ..TrainConfig::preset(Preset::Default)
-    }
+fn prior_learning_config() -> RunConfig {
+    let mut c = RunConfig::preset(Preset::Default);
+    c.data.dir = data_dir();
+    (c.data.train_size, c.data.test_size) = (500, 100);
+    c.model.init_std = 0.3;
+    c.schedule.iterations = Some(40);
+    (c.schedule.lr_start, c.schedule.lr_end) = (1e-4, 1e-4);
+    c.prior.kind = PriorKind::Quantum;
+    c.prior.lr_scale = 500.0; // prior learning rate 0.05
+    c.prior.warmup_epochs = 0.0;
+    (c.annealing.num_reads, c.annealing.annealing_time) = (200, 20.0);
+    c.evaluation.every = 1000;
+    c
 }
 
 #[test]
 fn training_over_grpc_shrinks_the_prior_moment_gap() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let url = start_annealer(&runtime);
-    let config = prior_learning_config(Some(url));
-    let (train_set, test_set) = train::load_data(&config).unwrap();
-    let annealer = train::open_annealer(&config, None).unwrap();
-    assert!(annealer.describe().starts_with("http://127.0.0.1:"));
-    let prior = train::build_prior(&config, None, Some(annealer), &mut |_| {}).unwrap();
+    let config = prior_learning_config();
+    let (train_set, test_set) = run::load_data(&config.data).unwrap();
+    let connection = Connection { annealer: Some(url), token: None };
+    let mut described = Vec::new();
+    let prior = run::open_prior(&config, None, &connection, &mut |l| described.push(l)).unwrap();
+    assert!(described[0].starts_with("annealer: http://127.0.0.1:"), "{described:?}");
     let mut trainer = Trainer::new(config, train_set, test_set, prior).unwrap();
     let mut gaps = Vec::new();
     while !trainer.done() {
@@ -81,53 +77,6 @@ fn training_over_grpc_shrinks_the_prior_moment_gap() {
     // asserted: inside chains the data says ⟨ss⟩ = 1 exactly while a 20 µs anneal breaks
     // some chains even at the strongest ferromagnetic J the device allows.
     assert!(last < 0.7 * first, "moment gap {first:.4} → {last:.4}: {gaps:?}");
-    let PriorState::Quantum(params) = trainer.prior.state() else { panic!("quantum prior") };
+    let PriorState::Quantum(params) = trainer.state().prior else { panic!("quantum prior") };
     assert!(params.h.iter().any(|&h| h != 0.0));
-}
-
-#[test]
-fn resume_from_a_checkpoint_is_bit_identical_to_an_uninterrupted_run() {
-    let config = TrainConfig {
-        iterations: 12,
-        lr_start: 0.05,
-        lr_end: 0.01,
-        init_std: 0.01,
-        prior_lr_scale: 1.0,
-        num_reads: 50,
-        annealing_time: 5.0,
-        ..prior_learning_config(None)
-    };
-    let dir = std::env::temp_dir().join(format!("qahm-resume-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-
-    let fresh = |config: &TrainConfig| {
-        let (train_set, test_set) = train::load_data(config).unwrap();
-        let prior = train::build_prior(config, None, None, &mut |_| {}).unwrap();
-        Trainer::new(config.clone(), train_set, test_set, prior).unwrap()
-    };
-    let mut straight = fresh(&config);
-    while !straight.done() {
-        straight.step().unwrap();
-    }
-
-    let mut first_half = fresh(&config);
-    for _ in 0..5 {
-        first_half.step().unwrap();
-    }
-    first_half.checkpoint().save(&dir).unwrap();
-    drop(first_half);
-    let checkpoint = train::Checkpoint::load(&dir).unwrap();
-    let (train_set, test_set) = train::load_data(&checkpoint.config).unwrap();
-    let prior =
-        train::build_prior(&checkpoint.config, Some(checkpoint.prior.clone()), None, &mut |_| {})
-            .unwrap();
-    let mut resumed = Trainer::resume(checkpoint, train_set, test_set, prior).unwrap();
-    while !resumed.done() {
-        resumed.step().unwrap();
-    }
-    // Everything but the wall clock must agree bit for bit.
-    let (mut resumed, mut straight) = (resumed.checkpoint(), straight.checkpoint());
-    (resumed.wall_seconds, straight.wall_seconds) = (0.0, 0.0);
-    assert_eq!(resumed, straight);
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -21,8 +21,9 @@ use ndarray::{Array2, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_xoshiro::Xoshiro256PlusPlus;
+use trainer::config::PriorKind;
 use trainer::prior::Prior;
-use trainer::train::{self, Checkpoint, PriorKind};
+use trainer::run::{self, CHECKPOINT_FILE, Checkpoint, Connection};
 
 /// ⟨s⟩ and ⟨s sᵀ⟩ of the rows of `s`.
 fn moments(s: ArrayView2<f32>) -> (Vec<f64>, Array2<f64>) {
@@ -47,7 +48,7 @@ fn gaps(a: &(Vec<f64>, Array2<f64>), b: &(Vec<f64>, Array2<f64>)) -> (f64, f64) 
 /// Ten calls of 400 reads, stacked; and their mean chain-break fraction.
 fn sample_mixture(prior: &mut dyn Prior, tag: u64) -> anyhow::Result<(Array2<f32>, f64)> {
     let calls: Vec<_> =
-        (0..10).map(|k| prior.sample(400, 1_000_000 + tag * 10 + k)).collect::<Result<_, _>>()?;
+        (0..10).map(|k| prior.draw(400, 1_000_000 + tag * 10 + k)).collect::<Result<_, _>>()?;
     let views: Vec<_> = calls.iter().map(|c| c.units.view()).collect();
     let breaks = calls.iter().map(|c| c.chain_breaks).sum::<f64>() / calls.len() as f64;
     Ok((ndarray::concatenate(Axis(0), &views)?, breaks))
@@ -59,11 +60,12 @@ fn main() -> anyhow::Result<()> {
         bail!("usage: prior_fit RUN 0 | prior_fit RUN ITERATIONS LR READS ANNEAL_US [KIND]");
     };
     let iterations: u64 = iterations.parse().context("ITERATIONS")?;
-    let checkpoint = Checkpoint::load(Path::new(run))?;
+    let checkpoint = Checkpoint::load(&Path::new(run).join(CHECKPOINT_FILE))?;
     let mut config = checkpoint.config.clone();
-    let (train_set, _) = train::load_data(&config)?;
+    let (train_set, _) = run::load_data(&config.data)?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
-    let (_, target) = checkpoint.machine.recognition.sample(train_set.visible().view(), &mut rng);
+    let machine = &checkpoint.state.machine;
+    let (_, target) = machine.recognition.sample(train_set.visible().view(), &mut rng);
     let target_moments = moments(target.view());
     let independent = Array2::from_shape_fn((target.ncols(), target.ncols()), |(i, j)| {
         target_moments.0[i] * target_moments.0[j]
@@ -72,7 +74,8 @@ fn main() -> anyhow::Result<()> {
     println!("independent units with the target's means: second-moment gap {floor:.4}");
 
     if iterations == 0 {
-        let mut prior = train::build_prior(&config, Some(checkpoint.prior), None, &mut |_| {})?;
+        let state = Some(checkpoint.state.prior);
+        let mut prior = run::open_prior(&config, state, &Connection::default(), &mut |_| {})?;
         let (samples, breaks) = sample_mixture(prior.as_mut(), 0)?;
         let (l, q) = gaps(&target_moments, &moments(samples.view()));
         println!(
@@ -85,20 +88,21 @@ fn main() -> anyhow::Result<()> {
     };
     let lr = number(2, "LR")? as f32;
     let reads = number(3, "READS")? as usize;
-    config.annealing_time = number(4, "ANNEAL_US")?;
-    config.prior = match args.get(5).map(String::as_str).unwrap_or("quantum") {
+    config.annealing.annealing_time = number(4, "ANNEAL_US")?;
+    config.prior.kind = match args.get(5).map(String::as_str).unwrap_or("quantum") {
         "quantum" => PriorKind::Quantum,
         "boltzmann" => PriorKind::Boltzmann,
         "factorized" => PriorKind::Factorized,
         other => bail!("unknown prior kind {other:?}"),
     };
-    let mut prior = train::build_prior(&config, None, None, &mut |line| println!("{line}"))?;
+    let mut prior =
+        run::open_prior(&config, None, &Connection::default(), &mut |line| println!("{line}"))?;
     let mut order: Vec<usize> = (0..target.nrows()).collect();
     for it in 0..iterations {
-        prior.sample(reads, it)?;
+        let draw = prior.draw(reads, it)?;
         order.shuffle(&mut rng);
         let batch = target.select(Axis(0), &order[..reads.min(order.len())]);
-        prior.update(batch.view(), lr);
+        prior.update(&draw, batch.view(), lr);
         if it % (iterations / 10).max(1) == 0 || it + 1 == iterations {
             let (samples, breaks) = sample_mixture(prior.as_mut(), it)?;
             let (l, q) = gaps(&target_moments, &moments(samples.view()));

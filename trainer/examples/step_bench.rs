@@ -18,7 +18,8 @@ use std::time::Instant;
 use clap::ValueEnum;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use trainer::train::{self, IterationMetrics, Preset, TrainConfig, Trainer};
+use trainer::config::{Preset, RunConfig};
+use trainer::run::{self, Connection, Trainer, UpdateMetrics};
 
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -34,11 +35,12 @@ fn main() -> anyhow::Result<()> {
     };
     let preset = Preset::from_str(preset, true).map_err(anyhow::Error::msg)?;
     let repeats = usize::from_str(repeats)?;
-    let config = TrainConfig { eval_every: u64::MAX, ..TrainConfig::preset(preset) };
-    let batch = if config.batch_size == 0 { config.train_size } else { config.batch_size };
-    let (train_set, test_set) = train::load_data(&config)?;
+    let mut config = RunConfig::preset(preset);
+    config.evaluation.every = u64::MAX;
+    let batch = config.batch_size();
+    let (train_set, test_set) = run::load_data(&config.data)?;
     let data = train_set.select(&(0..batch).collect::<Vec<_>>()).visible();
-    let prior = train::build_prior(&config, None, None, &mut |_| {})?;
+    let prior = run::open_prior(&config, None, &Connection::default(), &mut |_| {})?;
     let mut trainer = Trainer::new(config.clone(), train_set, test_set, prior)?;
 
     // Real updates. The pool's threads start and the allocations settle in the first ones.
@@ -46,25 +48,28 @@ fn main() -> anyhow::Result<()> {
     for _ in 0..2.min(real_steps) {
         trainer.step()?;
     }
-    let steps: Vec<IterationMetrics> =
+    let steps: Vec<UpdateMetrics> =
         (0..real_steps).map(|_| trainer.step()).collect::<Result<_, _>>()?;
-    let phase = |pick: fn(&IterationMetrics) -> f64| median(steps.iter().map(pick).collect());
+    let phase = |pick: fn(&UpdateMetrics) -> f64| median(steps.iter().map(pick).collect());
 
-    // The same update with the samples given.
-    let samples = trainer.prior.sample(config.num_reads as usize, u64::MAX)?.units;
+    // The same update with the samples given: the trained machine, a prior of its own.
+    let reads = config.annealing.num_reads as usize;
+    let mut machine = trainer.machine().clone();
+    let mut prior = run::open_prior(&config, None, &Connection::default(), &mut |_| {})?;
+    let draw = prior.draw(reads, u64::MAX)?;
+    let samples = draw.units.clone();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
     let mut alone = Vec::with_capacity(repeats);
     let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
     for i in 0..=repeats {
         let t0 = Instant::now();
-        let machine = &mut trainer.machine;
         let (wake_grad, wake) = machine.wake_gradient(data.view(), &mut rng);
         let t1 = Instant::now();
         let (sleep_grad, _) = machine.sleep_gradient(samples.view(), &mut rng);
         let t2 = Instant::now();
         machine.generator.apply(&wake_grad, 1e-4);
         machine.recognition.apply(&sleep_grad, 1e-4);
-        trainer.prior.update(wake.u2.view(), 1e-4);
+        prior.update(&draw, wake.u2.view(), 1e-4);
         let t3 = Instant::now();
         if i > 0 {
             alone.push([ms(t0, t3), ms(t0, t1), ms(t1, t2), ms(t2, t3)]);
@@ -75,7 +80,7 @@ fn main() -> anyhow::Result<()> {
     if alone_only {
         println!(
             "{{\"tool\": \"qahm\", \"batch\": {batch}, \"dreams\": {}, \"compute_alone_ms\": {}}}",
-            config.num_reads, alone[0]
+            config.annealing.num_reads, alone[0]
         );
         return Ok(());
     }
@@ -85,8 +90,8 @@ fn main() -> anyhow::Result<()> {
          \"wake_ms\": {}, \"annealer_ms\": {}, \"sleep_ms\": {}, \"update_ms\": {}, \
          \"step_ms\": {}, \"compute_alone_ms\": {}, \"alone_wake_ms\": {}, \
          \"alone_sleep_ms\": {}, \"alone_update_ms\": {}}}",
-        config.num_reads,
-        config.annealing_time,
+        config.annealing.num_reads,
+        config.annealing.annealing_time,
         phase(|m| m.t_wake_ms),
         phase(|m| m.t_annealer_ms),
         phase(|m| m.t_sleep_ms),

@@ -1,5 +1,5 @@
 //! `trainer` binary: parse the command line, start tracing, run the command; errors print one
-//! line and exit non-zero.
+//! line and exit non-zero (64, EX_USAGE, for settings that cannot work).
 
 use std::process::ExitCode;
 
@@ -18,7 +18,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("trainer: {e:#}");
-            ExitCode::from(1)
+            let config_error = e.downcast_ref::<trainer::config::ConfigError>().is_some()
+                || matches!(
+                    e.downcast_ref::<trainer::run::RunError>(),
+                    Some(trainer::run::RunError::Config(_))
+                );
+            ExitCode::from(if config_error { 64 } else { 1 })
         }
     }
 }

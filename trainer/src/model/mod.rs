@@ -33,7 +33,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub mod fastmath;
+mod generate;
 mod kernels;
+
+pub use generate::{Generated, generate};
 
 pub(crate) use kernels::mat_mul;
 use kernels::{FitSums, delta_in_place, gemm_split_rows, tanh_biased_in_place};

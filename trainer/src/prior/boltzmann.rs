@@ -4,11 +4,11 @@
 //! embedding, so it bounds what the quantum prior can bring.
 
 use ndarray::{Array2, ArrayView2, Axis};
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{MomentGap, Prior, PriorError, PriorSamples, PriorState, mix};
+use super::{Draw, MomentGap, Moments, Prior, PriorError, PriorState};
+use crate::seed;
 
 /// Extra Gibbs sweeps when a draw changes the number of chains, so that copies of one
 /// persistent chain drift apart: twenty training calls' worth at the default 10 sweeps.
@@ -44,15 +44,11 @@ impl BoltzmannParams {
 /// The Gibbs-sampled Boltzmann prior.
 pub struct BoltzmannPrior {
     params: BoltzmannParams,
-    /// ⟨s⟩ and ⟨s sᵀ⟩ of the latest samples.
-    model_mean: Vec<f64>,
-    model_second: Array2<f64>,
 }
 
 impl BoltzmannPrior {
     pub fn new(params: BoltzmannParams) -> Self {
-        let n = params.h.len();
-        BoltzmannPrior { params, model_mean: vec![0.0; n], model_second: Array2::zeros((n, n)) }
+        BoltzmannPrior { params }
     }
 
     fn units(&self) -> usize {
@@ -71,33 +67,19 @@ impl BoltzmannPrior {
             s[i] = if rng.random::<f64>() < p_up { 1 } else { -1 };
         }
     }
-}
 
-/// ⟨x⟩ and ⟨x xᵀ⟩ of the rows of `x`.
-fn first_and_second(x: ArrayView2<f32>) -> (Vec<f64>, Array2<f64>) {
-    let x = x.mapv(f64::from);
-    let rows = x.nrows().max(1) as f64;
-    let mean = x.sum_axis(Axis(0)) / rows;
-    let second = x.t().dot(&x) / rows;
-    (mean.to_vec(), second)
-}
-
-impl Prior for BoltzmannPrior {
-    fn num_units(&self) -> usize {
-        self.units()
-    }
-
-    fn sample(&mut self, n: usize, iteration: u64) -> Result<PriorSamples, PriorError> {
+    /// Runs `chains` (the persistent chains, or a copy of them) for the draw keyed `key`:
+    /// `n` samples and the chains they end in. A draw of another size than the chains
+    /// (pictures, `trainer generate`) starts from the chains, which sit in the model's
+    /// distribution, cycled to `n`, and sweeps long enough that copies of one chain
+    /// decorrelate; the first draw starts from coin flips.
+    fn run_chains(&self, mut chains: Vec<i8>, n: usize, key: u64) -> (Vec<i8>, Array2<f32>) {
         let units = self.units();
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(self.params.seed, iteration));
-        let mut chains = std::mem::take(&mut self.params.chains);
+        let mut rng = seed::prior_draw(self.params.seed, key);
         let mut sweeps = self.params.sweeps;
         if chains.is_empty() || units == 0 {
             chains = (0..n * units).map(|_| if rng.random::<bool>() { 1 } else { -1 }).collect();
         } else if chains.len() != n * units {
-            // A draw of another size (pictures, `trainer generate`): start from the persistent
-            // chains, which sit in the model's distribution, cycled to `n`, and sweep long
-            // enough that the copies of one chain decorrelate.
             chains = chains.chunks_exact(units).cycle().take(n).flatten().copied().collect();
             sweeps += RESIZE_BURN_IN_SWEEPS;
         }
@@ -109,17 +91,43 @@ impl Prior for BoltzmannPrior {
             }
         }
         let samples = Array2::from_shape_fn((n, units), |(r, i)| f32::from(chains[r * units + i]));
-        self.params.chains = chains;
-        (self.model_mean, self.model_second) = first_and_second(samples.view());
-        Ok(PriorSamples::classical(samples))
+        (chains, samples)
+    }
+}
+
+/// ⟨x⟩ and ⟨x xᵀ⟩ (row-major) of the rows of `x`.
+fn first_and_second(x: ArrayView2<f32>) -> Moments {
+    let x = x.mapv(f64::from);
+    let rows = x.nrows().max(1) as f64;
+    let mean = x.sum_axis(Axis(0)) / rows;
+    let second = x.t().dot(&x) / rows;
+    Moments { linear: mean.to_vec(), quadratic: second.into_iter().collect() }
+}
+
+impl Prior for BoltzmannPrior {
+    fn num_units(&self) -> usize {
+        self.units()
     }
 
-    fn update(&mut self, data: ArrayView2<f32>, lr: f32) -> MomentGap {
+    fn draw(&mut self, n: usize, iteration: u64) -> Result<Draw, PriorError> {
+        let chains = std::mem::take(&mut self.params.chains);
+        let (chains, samples) = self.run_chains(chains, n, iteration);
+        self.params.chains = chains;
+        let moments = first_and_second(samples.view());
+        Ok(Draw::classical(samples, moments))
+    }
+
+    fn view(&mut self, n: usize, _per_call: usize, stream: u64) -> Result<Array2<f32>, PriorError> {
+        Ok(self.run_chains(self.params.chains.clone(), n, stream).1)
+    }
+
+    fn update(&mut self, draw: &Draw, data: ArrayView2<f32>, lr: f32) -> MomentGap {
         let n = self.units();
-        let (data_mean, data_second) = first_and_second(data);
+        let data = first_and_second(data);
+        let model = &draw.moments;
         let lr = f64::from(lr);
         let mut linear = 0.0;
-        for ((h, d), m) in self.params.h.iter_mut().zip(&data_mean).zip(&self.model_mean) {
+        for ((h, d), m) in self.params.h.iter_mut().zip(&data.linear).zip(&model.linear) {
             // Lower the energy of what the data does more often than the model.
             *h -= lr * (d - m);
             linear += (d - m).abs();
@@ -127,7 +135,7 @@ impl Prior for BoltzmannPrior {
         let mut quadratic = 0.0;
         for a in 0..n {
             for b in (a + 1)..n {
-                let diff = data_second[[a, b]] - self.model_second[[a, b]];
+                let diff = data.quadratic[a * n + b] - model.quadratic[a * n + b];
                 self.params.j[a * n + b] -= lr * diff;
                 self.params.j[b * n + a] -= lr * diff;
                 quadratic += diff.abs();
@@ -169,11 +177,12 @@ mod tests {
     /// 40k samples' ⟨s⟩ and ⟨s_0 s_1⟩ against the exact ones: each has sd ≤ 1/√40000 =
     /// 0.005, so 0.02 is 4 sd.
     fn assert_moments_near(samples: ArrayView2<f32>, mean: &[f64], corr: f64) {
-        let (m, second) = first_and_second(samples);
-        for (a, b) in m.iter().zip(mean) {
+        let m = first_and_second(samples);
+        for (a, b) in m.linear.iter().zip(mean) {
             assert!((a - b).abs() < 0.02, "{m:?} vs {mean:?}");
         }
-        assert!((second[[0, 1]] - corr).abs() < 0.02, "{} vs {corr}", second[[0, 1]]);
+        // ⟨s_0 s_1⟩ is entry (0, 1) of the row-major second moments.
+        assert!((m.quadratic[1] - corr).abs() < 0.02, "{} vs {corr}", m.quadratic[1]);
     }
 
     #[test]
@@ -188,7 +197,7 @@ mod tests {
         let mut prior = BoltzmannPrior::new(params);
         // 40k chains after 5 sweeps from random starts; the 4-unit chain mixes in a sweep
         // or two.
-        let samples = prior.sample(40_000, 0).unwrap().units;
+        let samples = prior.draw(40_000, 0).unwrap().units;
         assert_moments_near(samples.view(), &mean, corr);
     }
 
@@ -208,9 +217,29 @@ mod tests {
         // them mostly down (⟨s⟩ ≈ −0.8); the burn-in spreads them over both modes.
         params.chains = vec![-1; 8];
         let mut prior = BoltzmannPrior::new(params);
-        let samples = prior.sample(40_000, 3).unwrap().units;
+        let samples = prior.draw(40_000, 3).unwrap().units;
         assert_moments_near(samples.view(), &mean, corr);
         assert_eq!(prior.params.chains.len(), 40_000 * 4);
+    }
+
+    #[test]
+    fn a_viewing_draw_leaves_the_persistent_chains_as_they_were() {
+        let mut params = BoltzmannParams::new(5, 3, 13);
+        params.h = vec![0.2, -0.1, 0.0, 0.4, -0.3];
+        let mut prior = BoltzmannPrior::new(params);
+        prior.draw(30, 0).unwrap();
+        let before = prior.state();
+        // Another size than the chains (the resize path) and the same size.
+        let seen = prior.view(500, 10, seed::PICTURES_GENERATED).unwrap();
+        prior.view(30, 10, 7).unwrap();
+        assert_eq!(prior.state(), before);
+        assert_eq!(seen.dim(), (500, 5));
+        // The viewing draw is the draw the training path would have made, on a copy.
+        let mut twin = BoltzmannPrior::new(match before {
+            PriorState::Boltzmann(p) => p,
+            other => panic!("{other:?}"),
+        });
+        assert_eq!(twin.draw(500, seed::PICTURES_GENERATED).unwrap().units, seen);
     }
 
     #[test]
@@ -225,15 +254,15 @@ mod tests {
         let mut prior = BoltzmannPrior::new(BoltzmannParams::new(3, 2, 4));
         let mut gap = MomentGap::default();
         for it in 0..3000 {
-            prior.sample(200, it).unwrap();
-            gap = prior.update(data.view(), 0.05);
+            let draw = prior.draw(200, it).unwrap();
+            gap = prior.update(&draw, data.view(), 0.05);
         }
-        let samples = prior.sample(20_000, 9999).unwrap().units;
-        let (m, second) = first_and_second(samples.view());
+        let samples = prior.draw(20_000, 9999).unwrap().units;
+        let m = first_and_second(samples.view());
         // Targets ⟨s_2⟩ = 0.5 and ⟨s_0 s_1⟩ = 1 (approached, as the couplings grow);
         // 20k samples give sd ≈ 0.006.
-        assert!((m[2] - 0.5).abs() < 0.05, "{m:?}");
-        assert!(second[[0, 1]] > 0.9, "{second}");
+        assert!((m.linear[2] - 0.5).abs() < 0.05, "{m:?}");
+        assert!(m.quadratic[1] > 0.9, "{m:?}");
         assert!(gap.mean() < 0.1, "{gap:?}");
     }
 }

@@ -1,11 +1,11 @@
 //! The factorized baseline: independent ±1 units, no annealer.
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{MomentGap, Prior, PriorError, PriorSamples, PriorState, mix};
+use super::{Draw, MomentGap, Moments, Prior, PriorError, PriorState};
+use crate::seed;
 
 /// Parameters of the factorized baseline: independent ±1 units with P(+1) = (1 + tanh b)/2.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -23,6 +23,15 @@ impl FactorizedPrior {
     pub fn new(params: FactorizedParams) -> Self {
         FactorizedPrior { params }
     }
+
+    /// `n` independent samples from the draw keyed `key`.
+    fn samples(&self, n: usize, key: u64) -> Array2<f32> {
+        let mut rng = seed::prior_draw(self.params.seed, key);
+        let means: Vec<f32> = self.params.bias.iter().map(|b| b.tanh()).collect();
+        Array2::from_shape_fn((n, means.len()), |(_, i)| {
+            if rng.random::<f32>() < (1.0 + means[i]) / 2.0 { 1.0 } else { -1.0 }
+        })
+    }
 }
 
 impl Prior for FactorizedPrior {
@@ -30,16 +39,16 @@ impl Prior for FactorizedPrior {
         self.params.bias.len()
     }
 
-    fn sample(&mut self, n: usize, iteration: u64) -> Result<PriorSamples, PriorError> {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(self.params.seed, iteration));
-        let means: Vec<f32> = self.params.bias.iter().map(|b| b.tanh()).collect();
-        let units = Array2::from_shape_fn((n, means.len()), |(_, i)| {
-            if rng.random::<f32>() < (1.0 + means[i]) / 2.0 { 1.0 } else { -1.0 }
-        });
-        Ok(PriorSamples::classical(units))
+    fn draw(&mut self, n: usize, iteration: u64) -> Result<Draw, PriorError> {
+        // The update needs no model statistics: the units' means are tanh(bias) exactly.
+        Ok(Draw::classical(self.samples(n, iteration), Moments::default()))
     }
 
-    fn update(&mut self, data: ArrayView2<f32>, lr: f32) -> MomentGap {
+    fn view(&mut self, n: usize, _per_call: usize, stream: u64) -> Result<Array2<f32>, PriorError> {
+        Ok(self.samples(n, stream))
+    }
+
+    fn update(&mut self, _draw: &Draw, data: ArrayView2<f32>, lr: f32) -> MomentGap {
         let data_mean: Array1<f32> =
             data.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(self.params.bias.len()));
         let mut gap = 0.0;
@@ -65,14 +74,15 @@ mod tests {
     fn factorized_prior_learns_the_data_means() {
         let mut prior = FactorizedPrior::new(FactorizedParams { bias: vec![0.0; 2], seed: 3 });
         let data = array![[1.0, -1.0], [1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]];
-        for _ in 0..2000 {
-            prior.update(data.view(), 0.05);
+        for it in 0..2000 {
+            let draw = prior.draw(4, it).unwrap();
+            prior.update(&draw, data.view(), 0.05);
         }
         let PriorState::Factorized(p) = prior.state() else { unreachable!() };
         // Data means 0.5 and -0.5: tanh(b) converges to them (fixed point of the update).
         assert!((p.bias[0].tanh() - 0.5).abs() < 1e-3);
         assert!((p.bias[1].tanh() + 0.5).abs() < 1e-3);
-        let samples = prior.sample(20_000, 0).unwrap().units;
+        let samples = prior.view(20_000, 1, 0).unwrap();
         let mean = samples.mean_axis(Axis(0)).unwrap();
         // 20k ±1 draws: standard error ≈ 0.007; allow 4σ.
         assert!((mean[0] - 0.5).abs() < 0.03 && (mean[1] + 0.5).abs() < 0.03, "{mean}");

@@ -17,28 +17,51 @@ use thiserror::Error;
 use crate::annealer::AnnealerError;
 
 mod boltzmann;
+mod build;
 mod factorized;
 mod quantum;
 
 pub use boltzmann::{BoltzmannParams, BoltzmannPrior};
+pub use build::build;
 pub use factorized::{FactorizedParams, FactorizedPrior};
 pub use quantum::{AnnealSettings, QuantumParams, QuantumPrior, majority_vote, replicate};
 
-/// Why the prior could not sample.
+/// Why the prior could not be built or could not sample.
 #[derive(Debug, Error)]
 pub enum PriorError {
     #[error(transparent)]
     Annealer(#[from] AnnealerError),
     #[error("annealer answer does not cover the embedded qubits: {0}")]
     Answer(String),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Embedding(#[from] crate::embedding::EmbeddingError),
+    #[error(
+        "prior.kind: the config asks for a {wanted} prior but the checkpoint holds a {found} one"
+    )]
+    KindMismatch { wanted: &'static str, found: &'static str },
 }
 
-/// Samples of the logical units and what they cost.
+/// What the annealer (or sampler) measured in a training draw: the model-side statistics of
+/// the prior's gradient (Eqs. 8–9), in the prior's own parametrisation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Moments {
+    /// One per linear parameter (⟨s⟩).
+    pub linear: Vec<f64>,
+    /// One per coupling parameter (⟨s s⟩).
+    pub quadratic: Vec<f64>,
+}
+
+/// A training draw: samples of the logical units for the sleep phase, the statistics the
+/// prior's update needs, and what the draw cost.
 #[derive(Clone, Debug)]
-pub struct PriorSamples {
+pub struct Draw {
     /// ±1, `[num_samples, num_units]`.
     pub units: Array2<f32>,
-    /// Wall time of the annealer call, µs (0 for classical priors).
+    /// The model side of the prior's gradient.
+    pub moments: Moments,
+    /// Wall time of the annealer calls, µs (0 for classical priors).
     pub annealer_wall_us: f64,
     /// Modelled QPU access time, µs (0 for classical priors).
     pub qpu_access_us: f64,
@@ -47,10 +70,10 @@ pub struct PriorSamples {
     pub chain_breaks: f64,
 }
 
-impl PriorSamples {
-    /// Samples of a classical prior: no annealer, no chains.
-    pub fn classical(units: Array2<f32>) -> Self {
-        PriorSamples { units, annealer_wall_us: 0.0, qpu_access_us: 0.0, chain_breaks: 0.0 }
+impl Draw {
+    /// A draw of a classical prior: no annealer, no chains.
+    pub fn classical(units: Array2<f32>, moments: Moments) -> Self {
+        Draw { units, moments, annealer_wall_us: 0.0, qpu_access_us: 0.0, chain_breaks: 0.0 }
     }
 }
 
@@ -71,25 +94,23 @@ impl MomentGap {
 }
 
 /// A trainable prior over the deepest hidden layer.
+///
+/// Training state lives in the parameters ([`Prior::state`]) and nowhere else: a training
+/// draw returns its statistics and [`Prior::update`] takes them back, so a viewing draw in
+/// between (pictures, `generate`) cannot change what the update does.
 pub trait Prior {
     fn num_units(&self) -> usize;
-    /// Draws `n` samples. `iteration` makes seeded requests reproducible.
-    fn sample(&mut self, n: usize, iteration: u64) -> Result<PriorSamples, PriorError>;
-    /// Draws `n` samples to look at (pictures, `trainer generate`) rather than to train on,
-    /// in calls of at most `per_call` reads where the sampler has per-call noise; `stream`
-    /// makes the draw reproducible. Does not touch the statistics [`Prior::update`] uses
-    /// beyond what [`Prior::sample`] does. Samplers without per-call noise draw them at once.
-    fn sample_spread(
-        &mut self,
-        n: usize,
-        _per_call: usize,
-        stream: u64,
-    ) -> Result<Array2<f32>, PriorError> {
-        Ok(self.sample(n, stream)?.units)
-    }
+    /// The training draw of update `iteration`: `n` samples and their statistics. May advance
+    /// training state that belongs to sampling (the Boltzmann baseline's persistent chains).
+    fn draw(&mut self, n: usize, iteration: u64) -> Result<Draw, PriorError>;
     /// One gradient step towards the data-side samples `data` (`[batch, num_units]`, ±1),
-    /// against the statistics of the latest [`Prior::sample`] call.
-    fn update(&mut self, data: ArrayView2<f32>, lr: f32) -> MomentGap;
+    /// against the statistics of `draw`.
+    fn update(&mut self, draw: &Draw, data: ArrayView2<f32>, lr: f32) -> MomentGap;
+    /// Draws `n` samples to look at, never to train on, in calls of at most `per_call` reads
+    /// where the sampler has per-call noise; `stream` (see [`crate::seed`]) makes the draw
+    /// reproducible. Leaves every piece of training state (parameters, persistent chains,
+    /// random streams) exactly as it was; `&mut` only for the annealer's connection.
+    fn view(&mut self, n: usize, per_call: usize, stream: u64) -> Result<Array2<f32>, PriorError>;
     /// The parameters, for checkpoints.
     fn state(&self) -> PriorState;
 }
@@ -111,14 +132,6 @@ impl PriorState {
             PriorState::Boltzmann(_) => "boltzmann",
         }
     }
-}
-
-/// SplitMix64-style mixing of a seed with a counter: independent streams per iteration.
-pub fn mix(seed: u64, counter: u64) -> u64 {
-    let mut z = seed ^ counter.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// Mean of each column and of the products of coupled columns.

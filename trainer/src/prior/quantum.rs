@@ -8,13 +8,13 @@ use qahm_common::convert::SampleSpec;
 use qahm_common::properties::{Range, SolverProperties};
 use qahm_common::sampleset::AnswerMode;
 use qahm_common::validation::max_num_reads;
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{MomentGap, Prior, PriorError, PriorSamples, PriorState, mean_abs_diff, mix, moments};
+use super::{Draw, MomentGap, Moments, Prior, PriorError, PriorState, mean_abs_diff, moments};
 use crate::annealer::Annealer;
 use crate::embedding::Embedding;
+use crate::seed;
 
 /// The quantum prior's trainable Hamiltonian on the annealer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -114,9 +114,6 @@ pub struct QuantumPrior {
     /// long its chain or however many couplers join a pair.
     h_step: Vec<f64>,
     j_step: Vec<f64>,
-    /// ⟨s_q⟩ and ⟨s_a s_b⟩ of the latest annealer answer.
-    model_linear: Vec<f64>,
-    model_quadratic: Vec<f64>,
 }
 
 impl QuantumPrior {
@@ -140,8 +137,6 @@ impl QuantumPrior {
         QuantumPrior {
             h_step,
             j_step,
-            model_linear: vec![0.0; params.h.len()],
-            model_quadratic: vec![0.0; params.j.len()],
             params,
             h_range: props.h_range,
             j_range: props.j_range,
@@ -159,19 +154,12 @@ impl QuantumPrior {
         self.annealer.describe()
     }
 
-    /// Request `part` of the draw for `iteration`.
-    fn request(&self, n: usize, iteration: u64, part: u64) -> SampleSpec {
+    /// Request `part` of the draw keyed `key` (an update number or a viewing call's key).
+    fn request(&self, n: usize, key: u64, part: u64) -> SampleSpec {
         let p = &self.params;
-        let seed = match part {
-            0 => mix(p.seed, iteration),
-            _ => mix(mix(p.seed, iteration), part),
-        };
+        let seed = seed::annealer_request(p.seed, key, part);
         SampleSpec {
-            request_id: if part == 0 {
-                format!("it{iteration}")
-            } else {
-                format!("it{iteration}.{part}")
-            },
+            request_id: if part == 0 { format!("it{key}") } else { format!("it{key}.{part}") },
             h: p.qubits.iter().zip(&p.h).map(|(&q, &h)| (q, h)).collect(),
             j: p.couplers
                 .iter()
@@ -185,6 +173,52 @@ impl QuantumPrior {
             seed: self.settings.seeded_requests.then_some(seed),
             label: "qahm prior".into(),
         }
+    }
+}
+
+/// The raw answer of a draw: physical spins and what the calls cost.
+struct Physical {
+    /// ±1, `[reads, embedded qubits]`, columns in `QuantumParams::qubits` order.
+    spins: Array2<f32>,
+    wall_us: f64,
+    qpu_access_us: f64,
+}
+
+impl QuantumPrior {
+    /// `n` reads of the current Hamiltonian for the draw keyed `key`, in as many requests as
+    /// the solver's limits (or `reads_per_call`) require.
+    fn physical(&mut self, n: usize, key: u64) -> Result<Physical, PriorError> {
+        let nq = self.params.qubits.len();
+        let mut spins = Array2::<f32>::zeros((n, nq));
+        let (mut wall, mut qpu) = (0.0, 0.0);
+        let mut row_spins = Vec::with_capacity(nq);
+        let mut start = 0;
+        for (part, reads) in split_reads(n, self.max_reads_per_call).enumerate() {
+            let answer = self.annealer.sample(&self.request(reads, key, part as u64))?;
+            let set = &answer.set;
+            if set.active_variables != self.params.qubits || set.num_rows() != reads {
+                return Err(PriorError::Answer(format!(
+                    "{} rows over {} active variables, expected {reads} over {nq}",
+                    set.num_rows(),
+                    set.active_variables.len(),
+                )));
+            }
+            for r in 0..reads {
+                qahm_common::sampleset::unpack_row(set.packed_row(r), nq, &mut row_spins);
+                let mut out = spins.row_mut(start + r);
+                out.iter_mut().zip(&row_spins).for_each(|(o, &s)| *o = f32::from(s));
+            }
+            start += reads;
+            wall += answer.timing.server_wall_time;
+            qpu += answer.timing.qpu_access_time;
+        }
+        Ok(Physical { spins, wall_us: wall, qpu_access_us: qpu })
+    }
+
+    /// The logical samples of the draw keyed `key`: majority vote, ties by that draw's coins.
+    fn vote(&self, physical: &Array2<f32>, key: u64) -> Array2<f32> {
+        let mut ties = seed::tie_break(self.params.seed, key);
+        majority_vote(physical.view(), &self.params.unit_of, self.num_units(), &mut ties)
     }
 }
 
@@ -286,43 +320,17 @@ impl Prior for QuantumPrior {
         self.params.embedding.chains.len()
     }
 
-    fn sample(&mut self, n: usize, iteration: u64) -> Result<PriorSamples, PriorError> {
-        let nq = self.params.qubits.len();
-        let mut physical = Array2::<f32>::zeros((n, nq));
-        let (mut wall, mut qpu) = (0.0, 0.0);
-        let mut row_spins = Vec::with_capacity(nq);
-        let mut start = 0;
-        for (part, reads) in split_reads(n, self.max_reads_per_call).enumerate() {
-            let answer = self.annealer.sample(&self.request(reads, iteration, part as u64))?;
-            let set = &answer.set;
-            if set.active_variables != self.params.qubits || set.num_rows() != reads {
-                return Err(PriorError::Answer(format!(
-                    "{} rows over {} active variables, expected {reads} over {nq}",
-                    set.num_rows(),
-                    set.active_variables.len(),
-                )));
-            }
-            for r in 0..reads {
-                qahm_common::sampleset::unpack_row(set.packed_row(r), nq, &mut row_spins);
-                let mut out = physical.row_mut(start + r);
-                out.iter_mut().zip(&row_spins).for_each(|(o, &s)| *o = f32::from(s));
-            }
-            start += reads;
-            wall += answer.timing.server_wall_time;
-            qpu += answer.timing.qpu_access_time;
-        }
-        let (linear, quadratic) = moments(physical.view(), &self.params.couplers);
-        self.model_linear = linear;
-        self.model_quadratic = quadratic;
-        let mut ties = Xoshiro256PlusPlus::seed_from_u64(mix(self.params.seed ^ 0x7E5, iteration));
-        let units =
-            majority_vote(physical.view(), &self.params.unit_of, self.num_units(), &mut ties);
-        Ok(PriorSamples {
+    fn draw(&mut self, n: usize, iteration: u64) -> Result<Draw, PriorError> {
+        let physical = self.physical(n, iteration)?;
+        let (linear, quadratic) = moments(physical.spins.view(), &self.params.couplers);
+        let units = self.vote(&physical.spins, iteration);
+        Ok(Draw {
             units,
-            annealer_wall_us: wall,
-            qpu_access_us: qpu,
+            moments: Moments { linear, quadratic },
+            annealer_wall_us: physical.wall_us,
+            qpu_access_us: physical.qpu_access_us,
             chain_breaks: chain_break_fraction(
-                physical.view(),
+                physical.spins.view(),
                 &self.params.unit_of,
                 self.num_units(),
             ),
@@ -332,36 +340,34 @@ impl Prior for QuantumPrior {
     /// One call per `per_call` reads, each with its own control errors: the reads of one call
     /// are correlated through its perturbed Hamiltonian (one call of 100 reads can hold no
     /// zero at all where ten calls of ten hold the model's share).
-    fn sample_spread(
-        &mut self,
-        n: usize,
-        per_call: usize,
-        stream: u64,
-    ) -> Result<Array2<f32>, PriorError> {
+    fn view(&mut self, n: usize, per_call: usize, stream: u64) -> Result<Array2<f32>, PriorError> {
         let mut units = Array2::zeros((0, self.num_units()));
         for (call, reads) in split_reads(n, per_call).enumerate() {
-            let drawn = self.sample(reads, mix(stream, call as u64))?.units;
+            let key = seed::view_call(stream, call as u64);
+            let physical = self.physical(reads, key)?;
+            let drawn = self.vote(&physical.spins, key);
             units.append(Axis(0), drawn.view()).expect("rows of one width");
         }
         Ok(units)
     }
 
-    fn update(&mut self, data: ArrayView2<f32>, lr: f32) -> MomentGap {
+    fn update(&mut self, draw: &Draw, data: ArrayView2<f32>, lr: f32) -> MomentGap {
         let (data_linear, data_quadratic) =
             replicated_moments(data, &self.params.unit_of, &self.params.couplers);
+        let model = &draw.moments;
         let lr = f64::from(lr);
         let (h_range, j_range) = (self.h_range, self.j_range);
         let linear = self.params.h.iter_mut().zip(&self.h_step);
-        for (((h, step), d), m) in linear.zip(&data_linear).zip(&self.model_linear) {
+        for (((h, step), d), m) in linear.zip(&data_linear).zip(&model.linear) {
             *h = (*h - lr * step * (d - m)).clamp(h_range.min, h_range.max);
         }
         let quadratic = self.params.j.iter_mut().zip(&self.j_step);
-        for (((j, step), d), m) in quadratic.zip(&data_quadratic).zip(&self.model_quadratic) {
+        for (((j, step), d), m) in quadratic.zip(&data_quadratic).zip(&model.quadratic) {
             *j = (*j - lr * step * (d - m)).clamp(j_range.min, j_range.max);
         }
         MomentGap {
-            linear: mean_abs_diff(&data_linear, &self.model_linear),
-            quadratic: mean_abs_diff(&data_quadratic, &self.model_quadratic),
+            linear: mean_abs_diff(&data_linear, &model.linear),
+            quadratic: mean_abs_diff(&data_quadratic, &model.quadratic),
         }
     }
 
@@ -374,6 +380,8 @@ impl Prior for QuantumPrior {
 mod tests {
     use super::*;
     use ndarray::array;
+    use rand::SeedableRng;
+    use rand_xoshiro::Xoshiro256PlusPlus;
 
     #[test]
     fn majority_vote_takes_the_chain_sign_and_breaks_ties_by_coin() {
@@ -448,21 +456,19 @@ mod tests {
             inner: crate::annealer::InProcessAnnealer::new(device).unwrap(),
             calls: calls.clone(),
         };
-        let config = crate::train::TrainConfig {
-            hidden2: 8,
-            annealing_time: 20.0,
-            reads_per_call,
-            ..crate::train::TrainConfig::preset(crate::train::Preset::Default)
-        };
-        let prior = crate::train::build_prior(&config, None, Some(Box::new(annealer)), &mut |_| {})
-            .unwrap();
+        let mut config = crate::config::RunConfig::preset(crate::config::Preset::Default);
+        config.model.hidden2 = 8;
+        config.annealing.annealing_time = 20.0;
+        config.annealing.reads_per_call = reads_per_call;
+        let prior =
+            super::super::build(&config, None, Some(Box::new(annealer)), &mut |_| {}).unwrap();
         (prior, calls)
     }
 
     #[test]
     fn reads_per_call_caps_every_request_of_a_draw() {
         let (mut prior, calls) = recorded_prior(30);
-        assert_eq!(prior.sample(100, 4).unwrap().units.dim(), (100, 8));
+        assert_eq!(prior.draw(100, 4).unwrap().units.dim(), (100, 8));
         let reads: Vec<u32> = calls.lock().unwrap().iter().map(|c| c.0).collect();
         assert_eq!(reads, vec![30, 30, 30, 10]);
     }
@@ -470,7 +476,7 @@ mod tests {
     #[test]
     fn spread_draws_use_small_calls_each_with_its_own_seed() {
         let (mut prior, calls) = recorded_prior(0);
-        let units = prior.sample_spread(25, 10, 77).unwrap();
+        let units = prior.view(25, 10, 77).unwrap();
         assert_eq!(units.dim(), (25, 8));
         assert!(units.iter().all(|&s| s == 1.0 || s == -1.0));
         let calls = calls.lock().unwrap().clone();
@@ -479,7 +485,27 @@ mod tests {
         assert_eq!(seeds.len(), 3, "{calls:?}");
         // Reproducible: the same stream gives the same samples.
         let (mut again, _) = recorded_prior(0);
-        assert_eq!(again.sample_spread(25, 10, 77).unwrap(), units);
+        assert_eq!(again.view(25, 10, 77).unwrap(), units);
+    }
+
+    #[test]
+    fn a_viewing_draw_between_draw_and_update_changes_nothing() {
+        let data = array![[1.0, -1.0, 1.0, 1.0, -1.0, -1.0, 1.0, 1.0]];
+        let run = |look: bool| {
+            let (mut prior, _) = recorded_prior(0);
+            for it in 0..3 {
+                let draw = prior.draw(20, it).unwrap();
+                if look {
+                    prior.view(15, 10, seed::PICTURES_GENERATED).unwrap();
+                }
+                prior.update(&draw, data.view(), 0.1);
+            }
+            prior.state()
+        };
+        let (looked, plain) = (run(true), run(false));
+        assert_eq!(looked, plain);
+        let PriorState::Quantum(params) = plain else { panic!("quantum") };
+        assert!(params.h.iter().any(|&h| h != 0.0), "the updates moved the fields");
     }
 
     #[test]

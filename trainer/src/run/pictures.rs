@@ -1,22 +1,58 @@
-//! Outputs of a run: PNG grids of digits (the paper's Fig. 2 c–e) and metrics as JSON lines.
+//! A run's pictures: PNG grids of digits, as the paper's Fig. 2 c–e — generated digits, the
+//! nearest training image of each, generated digits by their most probable class.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use image::{GrayImage, Luma};
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
-use serde::Serialize;
+use ndarray::{ArrayView1, ArrayView2, Axis, s};
 use thiserror::Error;
 
+use super::files::{FileError, write_atomic};
+use crate::data::Dataset;
+use crate::eval::nearest_neighbours;
+use crate::model::HelmholtzMachine;
+use crate::prior::{Prior, PriorError};
+use crate::seed;
+
 #[derive(Debug, Error)]
-pub enum ReportError {
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("{path}: {source}")]
-    Image { path: PathBuf, source: image::ImageError },
+pub enum PictureError {
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("{0}")]
+    Encode(#[from] image::ImageError),
     #[error("{0}")]
     Shape(String),
+    #[error(transparent)]
+    Prior(#[from] PriorError),
+}
+
+/// The pictures' prior samples come from calls of this many reads: the reads of one call share
+/// its control errors and lean towards the same few digits (one call of 100 reads can miss a
+/// class that ten calls of ten show in its share).
+pub const READS_PER_CALL: usize = 10;
+
+/// Fig. 2 c–e into `dir`: `generated.png` (100 generated digits), `nearest.png` (the nearest
+/// training image of each), `by_class.png` (1000 generated digits sorted into rows by their
+/// most probable class). The prior draws are viewing draws on their own streams.
+pub fn write_pictures(
+    dir: &Path,
+    machine: &HelmholtzMachine,
+    prior: &mut dyn Prior,
+    train: &Dataset,
+) -> Result<(), PictureError> {
+    let samples = prior.view(100, READS_PER_CALL, seed::PICTURES_GENERATED)?;
+    let generated = machine.generator.generate_mean_field(samples.view());
+    let pixels = machine.sizes.pixels;
+    let layout = GridLayout::default();
+    write_grid(&dir.join("generated.png"), generated.view(), layout)?;
+    let nearest = nearest_neighbours(generated.view(), train.pixels(), pixels);
+    let neighbours = train.pixels().select(Axis(0), &nearest);
+    write_grid(&dir.join("nearest.png"), neighbours.view(), layout)?;
+    // More samples for the by-class picture, so every class row can fill up.
+    let more = prior.view(1000, READS_PER_CALL, seed::PICTURES_BY_CLASS)?;
+    let more_generated = machine.generator.generate_mean_field(more.view());
+    let classes = more_generated.slice(s![.., pixels..]);
+    write_class_grid(&dir.join("by_class.png"), more_generated.view(), classes, layout)
 }
 
 /// Layout of a grid picture.
@@ -70,22 +106,15 @@ fn draw_cells(cells: &[Option<ArrayView1<f32>>], rows: usize, layout: GridLayout
     img
 }
 
-fn save(img: &GrayImage, path: &Path) -> Result<(), ReportError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|source| ReportError::Io { path: parent.to_path_buf(), source })?;
-    }
-    // Written next to the target and renamed, so a crash never leaves half a picture.
-    let tmp = path.with_extension("png.tmp");
-    img.save_with_format(&tmp, image::ImageFormat::Png)
-        .map_err(|source| ReportError::Image { path: tmp.clone(), source })?;
-    std::fs::rename(&tmp, path)
-        .map_err(|source| ReportError::Io { path: path.to_path_buf(), source })
+fn save(img: &GrayImage, path: &Path) -> Result<(), PictureError> {
+    let mut png = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut png, image::ImageFormat::Png)?;
+    Ok(write_atomic(path, png.get_ref())?)
 }
 
-fn check_width(images: ArrayView2<f32>, layout: GridLayout) -> Result<(), ReportError> {
+fn check_width(images: ArrayView2<f32>, layout: GridLayout) -> Result<(), PictureError> {
     if images.ncols() < layout.side * layout.side {
-        return Err(ReportError::Shape(format!(
+        return Err(PictureError::Shape(format!(
             "images have {} values, need at least {} for {}×{} pixels",
             images.ncols(),
             layout.side * layout.side,
@@ -101,37 +130,11 @@ pub fn write_grid(
     path: &Path,
     images: ArrayView2<f32>,
     layout: GridLayout,
-) -> Result<(), ReportError> {
+) -> Result<(), PictureError> {
     check_width(images, layout)?;
     let cells: Vec<_> = images.outer_iter().map(Some).collect();
     let rows = cells.len().div_ceil(layout.columns).max(1);
     save(&draw_cells(&cells, rows, layout), path)
-}
-
-/// Index of the nearest row of `pool` (Euclidean distance over the first `width` columns)
-/// for each row of `queries`.
-pub fn nearest_neighbours(
-    queries: ArrayView2<f32>,
-    pool: ArrayView2<f32>,
-    width: usize,
-) -> Vec<usize> {
-    let q = queries.slice(ndarray::s![.., ..width]);
-    let p = pool.slice(ndarray::s![.., ..width]);
-    // |q − p|² = |q|² − 2 q·p + |p|²; |q|² is constant per query, so drop it.
-    let pool_norms: Vec<f32> = p.outer_iter().map(|r| r.dot(&r)).collect();
-    let cross: Array2<f32> = q.dot(&p.t());
-    cross
-        .outer_iter()
-        .map(|row| {
-            row.iter()
-                .zip(&pool_norms)
-                .map(|(&c, &n)| n - 2.0 * c)
-                .enumerate()
-                .min_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(i, _)| i)
-                .unwrap_or(0)
-        })
-        .collect()
 }
 
 /// Fig. 2e: one row per class, holding the images whose most probable class it is, most
@@ -141,7 +144,7 @@ pub fn write_class_grid(
     images: ArrayView2<f32>,
     class_scores: ArrayView2<f32>,
     layout: GridLayout,
-) -> Result<(), ReportError> {
+) -> Result<(), PictureError> {
     check_width(images, layout)?;
     let classes = class_scores.ncols();
     let mut by_class: Vec<Vec<(f32, usize)>> = vec![Vec::new(); classes];
@@ -150,7 +153,7 @@ pub fn write_class_grid(
             .iter()
             .enumerate()
             .max_by(|a, b| a.1.total_cmp(b.1))
-            .ok_or_else(|| ReportError::Shape("no class scores".into()))?;
+            .ok_or_else(|| PictureError::Shape("no class scores".into()))?;
         by_class[best].push((score, i));
     }
     let mut cells = Vec::with_capacity(classes * layout.columns);
@@ -163,47 +166,10 @@ pub fn write_class_grid(
     save(&draw_cells(&cells, classes, layout), path)
 }
 
-/// Appends one JSON object per line, flushed at every line (a crash loses at most one line).
-pub struct MetricsWriter {
-    path: PathBuf,
-    out: BufWriter<File>,
-}
-
-impl MetricsWriter {
-    pub fn append(path: &Path) -> Result<Self, ReportError> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|source| ReportError::Io { path: path.to_path_buf(), source })?;
-        Ok(MetricsWriter { path: path.to_path_buf(), out: BufWriter::new(file) })
-    }
-
-    pub fn write<T: Serialize>(&mut self, record: &T) -> Result<(), ReportError> {
-        let io = |source| ReportError::Io { path: self.path.clone(), source };
-        let line = serde_json::to_string(record).map_err(|e| io(std::io::Error::other(e)))?;
-        writeln!(self.out, "{line}").map_err(io)?;
-        self.out.flush().map_err(|source| ReportError::Io { path: self.path.clone(), source })
-    }
-}
-
-/// Mean over rows of the squared difference of the first `width` columns.
-pub fn mean_squared_error(a: ArrayView2<f32>, b: ArrayView2<f32>, width: usize) -> f32 {
-    let d = &a.slice(ndarray::s![.., ..width]) - &b.slice(ndarray::s![.., ..width]);
-    d.mapv(|x| x * x).sum_axis(Axis(1)).mean().unwrap_or(0.0) / width as f32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::array;
-
-    #[test]
-    fn nearest_neighbour_is_the_closest_row() {
-        let pool = array![[0.0, 0.0], [1.0, 1.0], [-1.0, 1.0]];
-        let queries = array![[0.9, 0.8], [-0.7, 0.9], [0.1, -0.1]];
-        assert_eq!(nearest_neighbours(queries.view(), pool.view(), 2), vec![1, 2, 0]);
-    }
+    use ndarray::Array2;
 
     #[test]
     fn grids_are_written_as_png_of_the_expected_size() {
@@ -233,7 +199,7 @@ mod tests {
         let path = std::env::temp_dir().join("qahm-never-written.png");
         assert!(matches!(
             write_grid(&path, images.view(), GridLayout::default()),
-            Err(ReportError::Shape(_))
+            Err(PictureError::Shape(_))
         ));
     }
 }

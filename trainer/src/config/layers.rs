@@ -1,0 +1,211 @@
+//! A config built in one pass from layers: a preset, then each layer's values over it, in
+//! order (the `--config` file, command-line flags, an API request). A layer names settings by
+//! section and key, exactly as `config.toml` does; every value is checked against the
+//! setting's declared kind as it is applied, so an error names the layer and the dotted field.
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::{ConfigError, FieldSpec, Kind, Preset, RunConfig, field};
+
+/// Settings that say the same thing in two units: a layer that sets one clears the other.
+const ALTERNATIVES: &[(&str, &str)] = &[("schedule.iterations", "schedule.epochs")];
+
+/// Some settings, from one source.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Layer {
+    /// Where the values come from, for messages (`runs/a.toml`, `command line`).
+    pub origin: String,
+    /// The preset the layer asks for, if it names one (a copied `config.toml` does).
+    pub preset: Option<Preset>,
+    /// `{section: {key: value}}`.
+    values: Map<String, Value>,
+}
+
+impl Layer {
+    /// An empty layer.
+    pub fn new(origin: impl Into<String>) -> Self {
+        Layer { origin: origin.into(), ..Layer::default() }
+    }
+
+    fn error(&self, message: impl Into<String>) -> ConfigError {
+        ConfigError::Layer { origin: self.origin.clone(), message: message.into() }
+    }
+
+    /// A layer from a JSON object `{"preset"?: name, section: {key: value}}`; nulls are unset.
+    pub fn from_json(origin: impl Into<String>, value: Value) -> Result<Self, ConfigError> {
+        let mut layer = Layer::new(origin);
+        let Value::Object(top) = value else {
+            return Err(layer.error("expected a table of sections"));
+        };
+        for (name, section) in top {
+            if name == "preset" {
+                let Some(preset) = section.as_str().and_then(Preset::from_name) else {
+                    return Err(ConfigError::field(
+                        "preset",
+                        format!(
+                            "{section} is not one of {} ({})",
+                            Preset::NAMES.join(", "),
+                            layer.origin
+                        ),
+                    ));
+                };
+                layer.preset = Some(preset);
+                continue;
+            }
+            let Value::Object(entries) = section else {
+                return Err(layer.unknown_or_flat(&name));
+            };
+            for (key, value) in entries {
+                let path = format!("{name}.{key}");
+                let spec = field(&path).ok_or_else(|| layer.unknown(&path))?;
+                layer.set(spec, value)?;
+            }
+        }
+        Ok(layer)
+    }
+
+    /// A layer from TOML text.
+    pub fn from_toml(origin: impl Into<String>, text: &str) -> Result<Self, ConfigError> {
+        let origin = origin.into();
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Layer {
+            origin: origin.clone(),
+            message: format!("not valid TOML: {}", e.message()),
+        })?;
+        let value = serde_json::to_value(table)
+            .map_err(|e| ConfigError::Layer { origin: origin.clone(), message: e.to_string() })?;
+        Self::from_json(origin, value)
+    }
+
+    /// A layer from a TOML file (`--config`).
+    pub fn from_toml_file(path: &Path) -> Result<Self, ConfigError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Layer { origin: origin.clone(), message: e.to_string() })?;
+        Self::from_toml(origin, &text)
+    }
+
+    /// Sets one setting from text as typed on a command line, checked against its kind.
+    pub fn set_text(&mut self, spec: &FieldSpec, text: &str) -> Result<(), ConfigError> {
+        let value = match spec.kind {
+            Kind::Count => text.parse::<u64>().map(Value::from).map_err(|_| ()),
+            Kind::Real => text.parse::<f64>().map(Value::from).map_err(|_| ()),
+            Kind::Text | Kind::Choice(_) => Ok(Value::from(text)),
+        };
+        let value = value.map_err(|()| kind_error(spec, &Value::from(text), &self.origin))?;
+        self.set(spec, value)
+    }
+
+    /// Sets one setting, checked against its kind (a null leaves it unset).
+    pub fn set(&mut self, spec: &FieldSpec, value: Value) -> Result<(), ConfigError> {
+        if value.is_null() {
+            return Ok(());
+        }
+        if !kind_admits(spec.kind, &value) {
+            return Err(kind_error(spec, &value, &self.origin));
+        }
+        let section = self.values.entry(spec.section).or_insert_with(|| Value::Object(Map::new()));
+        section.as_object_mut().expect("sections are tables").insert(spec.key.into(), value);
+        Ok(())
+    }
+
+    fn get(&self, path: &str) -> Option<&Value> {
+        let (section, key) = path.split_once('.')?;
+        self.values.get(section)?.get(key)
+    }
+
+    fn unknown(&self, path: &str) -> ConfigError {
+        ConfigError::field(path, format!("unknown setting ({})", self.origin))
+    }
+
+    fn unknown_or_flat(&self, name: &str) -> ConfigError {
+        let sections = super::fields().map(|f| f.section).collect::<Vec<_>>();
+        match super::legacy::path_of(name) {
+            Some(path) => ConfigError::field(
+                name,
+                format!("settings live in sections now: write it as {path} ({})", self.origin),
+            ),
+            None if sections.contains(&name) => self.error(format!("{name} must be a table")),
+            None => ConfigError::field(
+                name,
+                format!("unknown section ({}); sections are {}", self.origin, dedup(sections)),
+            ),
+        }
+    }
+}
+
+fn dedup(mut names: Vec<&str>) -> String {
+    names.dedup();
+    names.join(", ")
+}
+
+fn kind_admits(kind: Kind, value: &Value) -> bool {
+    match kind {
+        Kind::Count => value.as_u64().is_some(),
+        Kind::Real => value.is_number(),
+        Kind::Text => value.is_string(),
+        Kind::Choice(names) => value.as_str().is_some_and(|s| names.contains(&s)),
+    }
+}
+
+fn kind_error(spec: &FieldSpec, value: &Value, origin: &str) -> ConfigError {
+    let expected = match spec.kind {
+        Kind::Count => "a whole number ≥ 0".to_string(),
+        Kind::Real => "a number".to_string(),
+        Kind::Text => "text".to_string(),
+        Kind::Choice(names) => format!("one of {}", names.join(", ")),
+    };
+    ConfigError::field(spec.path, format!("{value} is not {expected} ({origin})"))
+}
+
+/// The config of `explicit` (or else the first preset a layer names, or else the default
+/// preset) with every layer applied over it in order, validated.
+pub fn build(explicit: Option<Preset>, layers: &[Layer]) -> Result<RunConfig, ConfigError> {
+    let preset =
+        explicit.or_else(|| layers.iter().find_map(|l| l.preset)).unwrap_or(Preset::Default);
+    let mut tree = serde_json::to_value(RunConfig::preset(preset)).expect("configs serialise");
+    for layer in layers {
+        for &(a, b) in ALTERNATIVES {
+            if layer.get(a).is_some() && layer.get(b).is_some() {
+                return Err(ConfigError::field(
+                    b,
+                    format!("give {a} or {b}, not both ({})", layer.origin),
+                ));
+            }
+        }
+        for (section, entries) in &layer.values {
+            for (key, value) in entries.as_object().expect("sections are tables") {
+                let path = format!("{section}.{key}");
+                for &(a, b) in ALTERNATIVES {
+                    let other = if path == a {
+                        Some(b)
+                    } else if path == b {
+                        Some(a)
+                    } else {
+                        None
+                    };
+                    if let Some((s, k)) = other.and_then(|o| o.split_once('.')) {
+                        tree[s][k] = Value::Null;
+                    }
+                }
+                tree[section.as_str()][key.as_str()] = value.clone();
+            }
+        }
+    }
+    let config: RunConfig = serde_json::from_value(tree)
+        .map_err(|e| ConfigError::Layer { origin: "config".into(), message: e.to_string() })?;
+    config.validate()?;
+    Ok(config)
+}
+
+/// A config from a file as the run directory keeps it (`config.toml`): every setting present.
+pub fn read_run_config(path: &Path) -> Result<RunConfig, ConfigError> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::Layer { origin: origin.clone(), message: e.to_string() })?;
+    let config: RunConfig = toml::from_str(&text)
+        .map_err(|e| ConfigError::Layer { origin, message: e.message().to_string() })?;
+    config.validate()?;
+    Ok(config)
+}

@@ -1,0 +1,452 @@
+//! Every setting of a run, in one typed config of sections (data, model, schedule, prior,
+//! annealing, run, evaluation).
+//!
+//! Each setting is declared once, below: its type, its documentation, its command-line flag
+//! and its allowed range. A config is built in one pass from layers, in this order: a
+//! [`Preset`], the `--config` TOML file, command-line flags, and (for the trainer service) an
+//! API request ([`layers`]). TOML keys, JSON keys and the flags' aliases are the same dotted
+//! names (`schedule.lr_start`). [`RunConfig::validate`] checks everything once and names the
+//! field and its range; [`RunConfig::check_solver`] adds what only the annealer knows.
+//!
+//! The annealer's address and token are not settings of a run: a run is the same run whichever
+//! annealer (of the same device) serves it.
+
+use std::path::PathBuf;
+
+use qahm_common::properties::SolverProperties;
+use qahm_common::validation::max_num_reads;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+pub mod layers;
+pub mod legacy;
+pub(crate) mod schema;
+
+pub use schema::{FieldSpec, Kind};
+use schema::{
+    SEED, Section, at_least, closed, count, negative, non_negative, open_closed, section,
+};
+
+/// A setting that cannot work, or a layer that does not parse.
+#[derive(Clone, Debug, Error, PartialEq)]
+pub enum ConfigError {
+    /// A value outside its range, or a combination that cannot work.
+    #[error("{field}: {message}")]
+    Field { field: String, message: String },
+    /// A layer (file, flags, request) that is not a config.
+    #[error("{origin}: {message}")]
+    Layer { origin: String, message: String },
+}
+
+impl ConfigError {
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError::Field { field: field.into(), message: message.into() }
+    }
+
+    /// The dotted name of the setting at fault, if one is.
+    pub fn field_name(&self) -> Option<&str> {
+        match self {
+            ConfigError::Field { field, .. } => Some(field),
+            ConfigError::Layer { .. } => None,
+        }
+    }
+}
+
+/// Which settings a run starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// Minibatches and a decaying learning rate: learns well in minutes.
+    Default,
+    /// Algorithm 1 as published: full training set per iteration, 1000 iterations, lr 0.005
+    /// for 500 then linearly down to 0.0005, 1000 reads per annealer call.
+    Paper,
+}
+
+impl Preset {
+    pub const NAMES: &'static [&'static str] = &["default", "paper"];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "default" => Some(Preset::Default),
+            "paper" => Some(Preset::Paper),
+            _ => None,
+        }
+    }
+}
+
+/// Which prior sits on the deepest layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PriorKind {
+    /// The annealer-backed Boltzmann prior of the paper.
+    Quantum,
+    /// Independent units (classical baseline; no annealer).
+    Factorized,
+    /// A fully connected Boltzmann machine sampled by persistent Gibbs chains (classical
+    /// baseline; no annealer).
+    Boltzmann,
+}
+
+impl PriorKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PriorKind::Quantum => "quantum",
+            PriorKind::Factorized => "factorized",
+            PriorKind::Boltzmann => "boltzmann",
+        }
+    }
+}
+
+impl schema::Setting for PriorKind {
+    const KIND: Kind = Kind::Choice(&["quantum", "factorized", "boltzmann"]);
+    fn check(&self, _path: &str, _check: &schema::Check) -> Result<(), ConfigError> {
+        Ok(())
+    }
+}
+
+section! {
+    /// Where the images come from.
+    pub struct DataConfig in "data" {
+        /// Data directory with the MNIST-format IDX files.
+        pub dir: PathBuf, flag "data", check schema::Check::Free;
+        /// Training images (the first of the data set's images).
+        pub train_size: usize, flag "train-size", check at_least(1);
+        /// Test images (the ones after the training images).
+        pub test_size: usize, flag "test-size", check at_least(1);
+    }
+}
+
+section! {
+    /// The networks' shapes and initial weights.
+    pub struct ModelConfig in "model" {
+        /// Units of the first hidden layer.
+        pub hidden1: usize, flag "hidden1", check count(1, 100_000);
+        /// Units of the deepest hidden layer (the annealer's logical variables).
+        pub hidden2: usize, flag "hidden2", check count(1, 10_000);
+        /// Standard deviation of the initial weights.
+        pub init_std: f64, flag "init-std", check closed(0.0, 10.0);
+    }
+}
+
+section! {
+    /// How long and how fast the networks learn.
+    pub struct ScheduleConfig in "schedule" {
+        /// Examples per update (0 = the whole training set, as in the paper).
+        pub batch_size: usize, flag "batch-size", check schema::Check::Free;
+        /// Total updates (or give `epochs`; a layer that sets one clears the other).
+        pub iterations: Option<u64>, flag "iterations", check at_least(1);
+        /// Training epochs: sets the number of updates from the batch size.
+        pub epochs: Option<u64>, flag "epochs", check at_least(1);
+        /// Learning rate at the start.
+        pub lr_start: f64, flag "lr-start", check open_closed(0.0, 10.0);
+        /// Learning rate at the end of the linear decay.
+        pub lr_end: f64, flag "lr-end", check open_closed(0.0, 10.0);
+        /// Fraction of the run at lr_start before the linear decay to lr_end.
+        pub lr_hold_fraction: f64, flag "lr-hold-fraction", check closed(0.0, 1.0);
+    }
+}
+
+section! {
+    /// The prior over the deepest hidden layer.
+    pub struct PriorConfig in "prior" {
+        /// Which prior: the annealer's (quantum) or a classical baseline.
+        pub kind: PriorKind, flag "prior", check schema::Check::Free;
+        /// The prior's learning rate relative to the networks'.
+        pub lr_scale: f64, flag "prior-lr-scale", check closed(0.0, 10_000.0);
+        /// Epochs at the start during which the prior does not learn.
+        pub warmup_epochs: f64, flag "prior-warmup-epochs", check non_negative();
+        /// Gibbs sweeps per update of the Boltzmann baseline.
+        pub gibbs_sweeps: u32, flag "gibbs-sweeps", check count(1, 100_000);
+    }
+}
+
+section! {
+    /// What the annealer is asked for (the quantum prior only).
+    pub struct AnnealingConfig in "annealing" {
+        /// Annealer reads per update (= dreams per sleep phase).
+        pub num_reads: u32, flag "num-reads", check count(1, 100_000);
+        /// Anneal time in µs (within the solver's annealing_time_range).
+        pub annealing_time: f64, flag "annealing-time", check open_closed(0.0, 1e6);
+        /// Most reads per annealer call (0: the solver's limit); each call has its own noise.
+        pub reads_per_call: u32, flag "reads-per-call", check schema::Check::Free;
+        /// Initial J inside a chain (negative: ferromagnetic; within the solver's j_range).
+        pub chain_strength: f64, flag "chain-strength", check negative();
+        /// Seed of the in-process emulator's hidden temperature.
+        pub device_seed: u64, flag "device-seed", check SEED;
+    }
+}
+
+section! {
+    /// The run's seed and bookkeeping.
+    pub struct RunSettings in "run" {
+        /// Seed of every random stream of the run.
+        pub seed: u64, flag "seed", check SEED;
+        /// Write a checkpoint every this many updates.
+        pub checkpoint_every: u64, flag "checkpoint-every", check at_least(1);
+    }
+}
+
+section! {
+    /// What is measured while training.
+    pub struct EvaluationConfig in "evaluation" {
+        /// Evaluate reconstruction and test accuracy every this many updates.
+        pub every: u64, flag "eval-every", check at_least(1);
+        /// Images in each evaluation subset (0 = whole sets).
+        pub size: usize, flag "eval-size", check schema::Check::Free;
+    }
+}
+
+/// Every setting of a run. Saved as `config.toml` in the run directory and in checkpoints.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// The preset the layers started from (informational).
+    pub preset: Preset,
+    pub data: DataConfig,
+    pub model: ModelConfig,
+    pub schedule: ScheduleConfig,
+    pub prior: PriorConfig,
+    pub annealing: AnnealingConfig,
+    pub run: RunSettings,
+    pub evaluation: EvaluationConfig,
+}
+
+/// Every setting's declaration, section by section.
+pub fn fields() -> impl Iterator<Item = &'static FieldSpec> {
+    [
+        DataConfig::FIELDS,
+        ModelConfig::FIELDS,
+        ScheduleConfig::FIELDS,
+        PriorConfig::FIELDS,
+        AnnealingConfig::FIELDS,
+        RunSettings::FIELDS,
+        EvaluationConfig::FIELDS,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The declaration of the setting with this dotted name.
+pub fn field(path: &str) -> Option<&'static FieldSpec> {
+    fields().find(|f| f.path == path)
+}
+
+impl RunConfig {
+    /// The settings a preset starts from.
+    pub fn preset(preset: Preset) -> Self {
+        let default = RunConfig {
+            preset: Preset::Default,
+            data: DataConfig {
+                dir: PathBuf::from("data/mnist-10k"),
+                train_size: 8000,
+                test_size: 2000,
+            },
+            model: ModelConfig { hidden1: 120, hidden2: 60, init_std: 0.01 },
+            schedule: ScheduleConfig {
+                batch_size: 100,
+                // 50 epochs of the 8000 default training images.
+                iterations: Some(4000),
+                epochs: None,
+                lr_start: 0.05,
+                lr_end: 0.005,
+                lr_hold_fraction: 0.5,
+            },
+            prior: PriorConfig {
+                kind: PriorKind::Quantum,
+                // Per logical parameter (the prior divides by chain length and couplers per
+                // pair). The device's unknown β multiplies it; 0.5 tracks the recognition
+                // network closely without the prior overshooting (at 1.0 runs degrade, above
+                // that the prior collapses onto a few states).
+                lr_scale: 0.5,
+                warmup_epochs: 5.0,
+                gibbs_sweeps: 10,
+            },
+            annealing: AnnealingConfig {
+                num_reads: 100,
+                // A 5 µs anneal leaves 87 % of the chains broken (a quench): the majority vote
+                // then hands the generator coin flips. At 1000 µs 1 % are, and the learned
+                // prior is close to what a Gibbs-sampled Boltzmann machine reaches (README,
+                // "Where the model stands"). On a real 2000Q it costs 4× the QPU time of 5 µs
+                // anneals, since readout (198 µs a read) and programming dominate there.
+                annealing_time: 1000.0,
+                reads_per_call: 0,
+                chain_strength: -1.0,
+                device_seed: 7,
+            },
+            run: RunSettings { seed: 1, checkpoint_every: 500 },
+            evaluation: EvaluationConfig { every: 80, size: 2000 },
+        };
+        match preset {
+            Preset::Default => default,
+            Preset::Paper => RunConfig {
+                preset,
+                schedule: ScheduleConfig {
+                    batch_size: 0,
+                    iterations: Some(1000),
+                    epochs: None,
+                    lr_start: 0.005,
+                    lr_end: 0.0005,
+                    lr_hold_fraction: 0.5,
+                },
+                prior: PriorConfig {
+                    // Algorithm 1 uses one learning rate for every parameter.
+                    lr_scale: 1.0,
+                    warmup_epochs: 0.0,
+                    ..default.prior
+                },
+                annealing: AnnealingConfig {
+                    num_reads: 1000,
+                    annealing_time: 5.0,
+                    ..default.annealing
+                },
+                run: RunSettings { checkpoint_every: 100, ..default.run },
+                evaluation: EvaluationConfig { every: 10, ..default.evaluation },
+                ..default
+            },
+        }
+    }
+
+    /// Checks every setting once: each against its declared range, then the combinations.
+    /// The error names the dotted field and what is allowed.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.data.check()?;
+        self.model.check()?;
+        self.schedule.check()?;
+        self.prior.check()?;
+        self.annealing.check()?;
+        self.run.check()?;
+        self.evaluation.check()?;
+        let s = &self.schedule;
+        if s.batch_size > self.data.train_size {
+            return Err(ConfigError::field(
+                "schedule.batch_size",
+                format!(
+                    "{} is outside [0, {}] (0 = the whole training set; data.train_size is {})",
+                    s.batch_size, self.data.train_size, self.data.train_size
+                ),
+            ));
+        }
+        match (s.iterations, s.epochs) {
+            (Some(_), None) | (None, Some(_)) => {}
+            (None, None) => {
+                return Err(ConfigError::field(
+                    "schedule.iterations",
+                    "the run's length is unset: give schedule.iterations or schedule.epochs",
+                ));
+            }
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::field(
+                    "schedule.epochs",
+                    "give schedule.iterations or schedule.epochs, not both",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks what only the annealer knows: the anneal time against the solver's range, the
+    /// chain strength against its J range, the reads per call against its limit.
+    pub fn check_solver(&self, props: &SolverProperties) -> Result<(), ConfigError> {
+        let a = &self.annealing;
+        let name = &props.name;
+        let time_range = props.annealing_time_range;
+        if !time_range.contains(a.annealing_time) {
+            return Err(ConfigError::field(
+                "annealing.annealing_time",
+                format!(
+                    "{} µs is outside {name}'s annealing_time_range {time_range} µs",
+                    a.annealing_time
+                ),
+            ));
+        }
+        let j_range = props.j_range;
+        if !j_range.contains(a.chain_strength) {
+            return Err(ConfigError::field(
+                "annealing.chain_strength",
+                format!("{} is outside {name}'s j_range {j_range}", a.chain_strength),
+            ));
+        }
+        let limit = max_num_reads(props, a.annealing_time);
+        if a.reads_per_call > limit {
+            return Err(ConfigError::field(
+                "annealing.reads_per_call",
+                format!(
+                    "{} is outside [0, {limit}] ({name} takes at most {limit} reads per call at \
+                     {} µs; 0 = that limit)",
+                    a.reads_per_call, a.annealing_time
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Examples per update.
+    pub fn batch_size(&self) -> usize {
+        match self.schedule.batch_size {
+            0 => self.data.train_size,
+            b => b,
+        }
+    }
+
+    /// Updates per pass over the training set (a partial last batch is dropped).
+    pub fn batches_per_epoch(&self) -> u64 {
+        (self.data.train_size / self.batch_size().max(1)).max(1) as u64
+    }
+
+    /// The run's total number of updates.
+    pub fn iterations(&self) -> u64 {
+        match (self.schedule.iterations, self.schedule.epochs) {
+            (Some(n), _) => n,
+            (None, Some(epochs)) => epochs.saturating_mul(self.batches_per_epoch()),
+            (None, None) => 0,
+        }
+    }
+
+    /// Learning rate of update `it` (0-based): hold, then linear decay to `lr_end`. Computed
+    /// in f32, as the networks' parameters are. Settings are stored as f64 so that config.toml
+    /// shows them as written; rounded to f32 each preset value is the f32 the first runs used
+    /// (a test checks).
+    pub fn lr(&self, it: u64) -> f32 {
+        let s = &self.schedule;
+        let (start, end) = (s.lr_start as f32, s.lr_end as f32);
+        let total = self.iterations().max(1) as f32;
+        let hold = (s.lr_hold_fraction as f32 * total).floor();
+        let t = it as f32;
+        if t < hold || total - hold <= 1.0 {
+            return start;
+        }
+        let frac = ((t - hold) / (total - hold - 1.0)).clamp(0.0, 1.0);
+        start + frac * (end - start)
+    }
+
+    /// The prior's learning rate at update `it` (0-based): 0 during the warm-up, then
+    /// `prior.lr_scale` × the networks' rate.
+    ///
+    /// Why a warm-up: early recognition samples carry little information, and a prior that
+    /// learns from them concentrates on a few states; the dreams it then produces teach the
+    /// recognition network to encode everything into those states, which the prior learns in
+    /// turn — a collapse wake-sleep does not leave. Holding the prior uniform for a few epochs
+    /// lets the sleep phase keep the code spread out until the code means something.
+    pub fn prior_lr(&self, it: u64) -> f32 {
+        let warmup = (self.prior.warmup_epochs * self.batches_per_epoch() as f64).ceil() as u64;
+        if it < warmup { 0.0 } else { self.lr(it) * self.prior.lr_scale as f32 }
+    }
+
+    /// The layer sizes of the networks (the visible layer is the data's).
+    pub fn sizes(&self) -> crate::model::LayerSizes {
+        crate::model::LayerSizes {
+            hidden1: self.model.hidden1,
+            hidden2: self.model.hidden2,
+            ..crate::model::LayerSizes::default()
+        }
+    }
+
+    /// The config as `config.toml` text.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a validated config serialises to TOML")
+    }
+}
+
+#[cfg(test)]
+mod tests;

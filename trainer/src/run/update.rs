@@ -1,0 +1,314 @@
+//! One update of Algorithm 1 (the paper's wake-sleep with a sampled prior), and the training
+//! state it advances: the networks, the prior, the run's random stream and the update count.
+//!
+//! An update: a recognition pass over the batch (wake phase) while the prior draws, then a
+//! generator pass on the draw's samples (sleep phase), then the three parameter updates.
+//! Nothing here touches files; [`super::Run`] owns the directory.
+
+use std::time::Instant;
+
+use ndarray::Array2;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use super::RunError;
+use crate::config::RunConfig;
+use crate::data::Dataset;
+use crate::eval;
+use crate::model::HelmholtzMachine;
+use crate::prior::{Prior, PriorState};
+use crate::seed::{self, Rng};
+
+/// One line of `metrics.jsonl`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateMetrics {
+    /// Updates completed, this one included (1-based).
+    pub iteration: u64,
+    pub epoch: f64,
+    pub lr: f32,
+    pub wake_objective: f32,
+    pub sleep_objective: f32,
+    /// Mean squared pixel error of the wake pass on this batch.
+    pub batch_pixel_mse: f32,
+    /// Mean-field reconstruction error on train / test subsets (on evaluation iterations).
+    pub recon_train: Option<f32>,
+    pub recon_test: Option<f32>,
+    /// Test accuracy through the model (class bits hidden), on evaluation iterations.
+    pub test_accuracy: Option<f64>,
+    pub prior_gap_linear: f64,
+    pub prior_gap_quadratic: f64,
+    pub annealer_wall_ms: f64,
+    pub qpu_access_ms: f64,
+    /// Fraction of (read, chain) pairs broken before the majority vote.
+    #[serde(default)]
+    pub chain_breaks: f64,
+    /// Time split of the update, ms: the wake phase and the annealer call run side by side
+    /// (each timed on its own), then the sleep phase, then the parameter updates; `t_step_ms`
+    /// is the wall time of the whole update.
+    pub t_wake_ms: f64,
+    pub t_annealer_ms: f64,
+    pub t_sleep_ms: f64,
+    pub t_update_ms: f64,
+    #[serde(default)]
+    pub t_step_ms: f64,
+}
+
+/// What a checkpoint holds of the training state (besides the config).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingState {
+    /// Updates completed.
+    pub iteration: u64,
+    pub machine: HelmholtzMachine,
+    pub prior: PriorState,
+    /// The run's main stream (see [`crate::seed::run_stream`]).
+    pub rng: Rng,
+    /// Wall time spent training so far, over every invocation (not part of the model state).
+    #[serde(default)]
+    pub wall_seconds: f64,
+}
+
+/// The order of training examples in epoch `epoch`: a shuffle seeded by (seed, epoch), so a
+/// resumed run sees the same batches.
+pub fn epoch_order(run_seed: u64, epoch: u64, n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut seed::batch_order(run_seed, epoch));
+    order
+}
+
+/// A training run in memory.
+pub struct Trainer {
+    config: RunConfig,
+    machine: HelmholtzMachine,
+    prior: Box<dyn Prior + Send>,
+    rng: Rng,
+    iteration: u64,
+    train: Dataset,
+    test: Dataset,
+    train_visible: Array2<f32>,
+    batch: Array2<f32>,
+    /// Training wall time of earlier invocations, and when this one started.
+    wall_before: f64,
+    started: Instant,
+}
+
+impl Trainer {
+    /// A fresh run: weights drawn from the run's stream, visible biases from the data.
+    pub fn new(
+        config: RunConfig,
+        train: Dataset,
+        test: Dataset,
+        prior: Box<dyn Prior + Send>,
+    ) -> Result<Self, RunError> {
+        config.validate()?;
+        let mut rng = seed::run_stream(config.run.seed);
+        let mut machine =
+            HelmholtzMachine::new(config.sizes(), config.model.init_std as f32, &mut rng)?;
+        let train_visible = train.visible();
+        machine.set_visible_bias_from_data(train_visible.view());
+        let state =
+            TrainingState { iteration: 0, machine, prior: prior.state(), rng, wall_seconds: 0.0 };
+        Ok(Self::assemble(config, state, prior, train, test, train_visible))
+    }
+
+    /// A run continued from a checkpoint's state (`prior` built from `state.prior`).
+    pub fn resume(
+        config: RunConfig,
+        state: TrainingState,
+        train: Dataset,
+        test: Dataset,
+        prior: Box<dyn Prior + Send>,
+    ) -> Result<Self, RunError> {
+        config.validate()?;
+        state.machine.validate()?;
+        let train_visible = train.visible();
+        Ok(Self::assemble(config, state, prior, train, test, train_visible))
+    }
+
+    fn assemble(
+        config: RunConfig,
+        state: TrainingState,
+        prior: Box<dyn Prior + Send>,
+        train: Dataset,
+        test: Dataset,
+        train_visible: Array2<f32>,
+    ) -> Self {
+        let batch = Array2::zeros((0, train_visible.ncols()));
+        Trainer {
+            config,
+            machine: state.machine,
+            prior,
+            rng: state.rng,
+            iteration: state.iteration,
+            train,
+            test,
+            train_visible,
+            batch,
+            wall_before: state.wall_seconds,
+            started: Instant::now(),
+        }
+    }
+
+    /// The state a checkpoint saves.
+    pub fn state(&self) -> TrainingState {
+        TrainingState {
+            iteration: self.iteration,
+            machine: self.machine.clone(),
+            prior: self.prior.state(),
+            rng: self.rng.clone(),
+            wall_seconds: self.wall_seconds(),
+        }
+    }
+
+    pub fn config(&self) -> &RunConfig {
+        &self.config
+    }
+
+    pub fn machine(&self) -> &HelmholtzMachine {
+        &self.machine
+    }
+
+    /// The machine, the prior (for viewing draws: [`Prior::view`] leaves training state
+    /// alone) and the training set, borrowed together.
+    pub fn viewing(&mut self) -> (&HelmholtzMachine, &mut dyn Prior, &Dataset) {
+        (&self.machine, self.prior.as_mut(), &self.train)
+    }
+
+    /// Updates completed.
+    pub fn iteration(&self) -> u64 {
+        self.iteration
+    }
+
+    pub fn done(&self) -> bool {
+        self.iteration >= self.config.iterations()
+    }
+
+    /// Wall time spent training, including earlier invocations of a resumed run.
+    pub fn wall_seconds(&self) -> f64 {
+        self.wall_before + self.started.elapsed().as_secs_f64()
+    }
+
+    pub fn train_set(&self) -> &Dataset {
+        &self.train
+    }
+
+    pub fn test_set(&self) -> &Dataset {
+        &self.test
+    }
+
+    /// Makes [`Self::batch`] hold the examples of update `it`.
+    fn load_batch(&mut self, it: u64) {
+        let size = self.config.batch_size();
+        if size == self.train.len() {
+            return;
+        }
+        let per_epoch = self.config.batches_per_epoch();
+        let (epoch, index) = (it / per_epoch, (it % per_epoch) as usize);
+        let order = epoch_order(self.config.run.seed, epoch, self.train.len());
+        let rows = &order[index * size..(index + 1) * size];
+        if self.batch.nrows() != size {
+            self.batch = Array2::zeros((size, self.train_visible.ncols()));
+        }
+        self.train.fill_visible(rows, self.batch.view_mut());
+    }
+
+    /// One update of Algorithm 1. Returns its metrics.
+    ///
+    /// The wake phase runs while the annealer samples (it does not need the samples, and the
+    /// annealer does not need the new parameters): with a remote annealer its whole time hides
+    /// behind the network wait. Each phase draws from its own stream, forked from the run's
+    /// stream, so the result does not depend on which of the two finishes first.
+    pub fn step(&mut self) -> Result<UpdateMetrics, RunError> {
+        let it = self.iteration;
+        let lr = self.config.lr(it);
+        let reads = self.config.annealing.num_reads as usize;
+
+        let t0 = Instant::now();
+        self.load_batch(it);
+        let mut wake_rng = Rng::from_rng(&mut self.rng);
+        let mut sleep_rng = Rng::from_rng(&mut self.rng);
+        let batch = if self.config.batch_size() == self.train.len() {
+            self.train_visible.view()
+        } else {
+            self.batch.view()
+        };
+        let (machine, prior) = (&self.machine, &mut self.prior);
+        let ((wake_grad, wake, t_wake), (draw, t_annealer)) = rayon::join(
+            || {
+                let started = Instant::now();
+                let (grad, stats) = machine.wake_gradient(batch, &mut wake_rng);
+                (grad, stats, started.elapsed())
+            },
+            || {
+                let started = Instant::now();
+                (prior.draw(reads, it), started.elapsed())
+            },
+        );
+        let draw = draw?;
+        let t1 = Instant::now();
+        let (sleep_grad, sleep) = self.machine.sleep_gradient(draw.units.view(), &mut sleep_rng);
+        let t2 = Instant::now();
+        self.machine.generator.apply(&wake_grad, lr);
+        self.machine.recognition.apply(&sleep_grad, lr);
+        let gap = self.prior.update(&draw, wake.u2.view(), self.config.prior_lr(it));
+        let t3 = Instant::now();
+        self.iteration += 1;
+
+        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+        let mut metrics = UpdateMetrics {
+            iteration: self.iteration,
+            epoch: self.iteration as f64 / self.config.batches_per_epoch() as f64,
+            lr,
+            wake_objective: wake.objective(),
+            sleep_objective: sleep.objective(),
+            batch_pixel_mse: wake.pixel_mse,
+            prior_gap_linear: gap.linear,
+            prior_gap_quadratic: gap.quadratic,
+            annealer_wall_ms: draw.annealer_wall_us / 1e3,
+            qpu_access_ms: draw.qpu_access_us / 1e3,
+            chain_breaks: draw.chain_breaks,
+            t_wake_ms: t_wake.as_secs_f64() * 1e3,
+            t_annealer_ms: t_annealer.as_secs_f64() * 1e3,
+            t_sleep_ms: ms(t1, t2),
+            t_update_ms: ms(t2, t3),
+            t_step_ms: ms(t0, t3),
+            ..UpdateMetrics::default()
+        };
+        if self.iteration.is_multiple_of(self.config.evaluation.every) || self.done() {
+            let (train, test) = self.reconstruction_errors();
+            metrics.recon_train = Some(train);
+            metrics.recon_test = Some(test);
+            metrics.test_accuracy = Some(self.test_accuracy());
+        }
+        Ok(metrics)
+    }
+
+    /// Mean-field reconstruction pixel MSE on (subsets of) the training and test sets.
+    pub fn reconstruction_errors(&self) -> (f32, f32) {
+        let size = self.config.evaluation.size;
+        (
+            eval::reconstruction_error(&self.machine, &self.train, size),
+            eval::reconstruction_error(&self.machine, &self.test, size),
+        )
+    }
+
+    /// Test accuracy through the model: class bits unknown, inferred through the generator.
+    pub fn test_accuracy(&self) -> f64 {
+        eval::accuracy(&self.machine, &self.test)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_orders_are_permutations_reproducible_by_seed() {
+        let a = epoch_order(3, 5, 100);
+        assert_eq!(a, epoch_order(3, 5, 100));
+        assert_ne!(a, epoch_order(3, 6, 100));
+        let mut sorted = a.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..100).collect::<Vec<_>>());
+    }
+}
