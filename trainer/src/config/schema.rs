@@ -193,8 +193,6 @@ impl Setting for PathBuf {
 
 /// A group of settings, as declared by [`section!`].
 pub trait Section {
-    /// The section's name (`schedule`).
-    const KEY: &'static str;
     /// Its settings, in declaration order.
     const FIELDS: &'static [FieldSpec];
     /// Checks every setting against its declared range.
@@ -224,7 +222,6 @@ macro_rules! section {
         }
 
         impl $crate::config::schema::Section for $name {
-            const KEY: &'static str = $key;
             const FIELDS: &'static [$crate::config::schema::FieldSpec] = &[$(
                 $crate::config::schema::FieldSpec {
                     section: $key,

@@ -10,7 +10,7 @@ const MAX_QUBITS: usize = 1100;
 const MAX_CHAIN: usize = 18;
 
 /// A C16 chip with `dead_qubits` random inactive qubits and `dead_couplers` random dead
-/// C16 with `dead_qubits` random inactive qubits and `dead_couplers` dead couplers.
+/// couplers.
 fn random_chip(seed: u64, dead_qubits: usize, dead_couplers: usize) -> WorkingGraph {
     Chimera::C16.random_faulty(seed, dead_qubits, dead_couplers)
 }
@@ -56,12 +56,18 @@ fn assert_targets(embedding: &Embedding) {
     assert!(stats.max <= MAX_CHAIN, "{stats}");
 }
 
+/// K60 embedded in `graph`, a C16 chip, with the given seed; checked valid.
+fn embed_k60_in_c16(graph: &WorkingGraph, seed: u64) -> CliqueEmbedding {
+    let options = CliqueOptions { seed, ..Default::default() };
+    let found = embed_clique_with(graph, 60, Some(Chimera::C16), &options).unwrap();
+    found.embedding.validate(graph, 60).unwrap();
+    found
+}
+
 #[test]
 fn dw_2000q_5_gets_a_native_k60_within_the_targets() {
     let graph = Chimera::dw_2000q_5();
-    let found =
-        embed_clique_with(&graph, 60, Some(Chimera::C16), &CliqueOptions::default()).unwrap();
-    found.embedding.validate(&graph, 60).unwrap();
+    let found = embed_k60_in_c16(&graph, 0);
     assert_eq!(found.method, EmbeddingMethod::Native);
     assert_targets(&found.embedding);
     let stats = found.embedding.stats();
@@ -93,14 +99,7 @@ fn full_yield_c16_takes_the_largest_native_clique() {
 fn random_chips_with_one_percent_dead_qubits_meet_the_targets() {
     for seed in [0, 1, 2, 3] {
         let graph = random_chip(seed, 20, 4);
-        let found = embed_clique_with(
-            &graph,
-            60,
-            Some(Chimera::C16),
-            &CliqueOptions { seed, ..Default::default() },
-        )
-        .unwrap();
-        found.embedding.validate(&graph, 60).unwrap();
+        let found = embed_k60_in_c16(&graph, seed);
         assert_ne!(found.method, EmbeddingMethod::Heuristic, "seed {seed}");
         assert_targets(&found.embedding);
     }
@@ -112,14 +111,7 @@ fn random_chips_with_up_to_two_percent_dead_qubits_stay_valid_and_compact() {
     // The bounds below are this implementation's, looser than the DW_2000Q_5 targets.
     for (seed, dead_qubits, dead_couplers) in [(4, 30, 5), (8, 30, 5), (0, 40, 6), (4, 40, 6)] {
         let graph = random_chip(seed, dead_qubits, dead_couplers);
-        let found = embed_clique_with(
-            &graph,
-            60,
-            Some(Chimera::C16),
-            &CliqueOptions { seed, ..Default::default() },
-        )
-        .unwrap();
-        found.embedding.validate(&graph, 60).unwrap();
+        let found = embed_k60_in_c16(&graph, seed);
         assert!(matches!(found.method, EmbeddingMethod::NativeRepaired { .. }), "seed {seed}");
         let stats = found.embedding.stats();
         assert!(stats.num_qubits <= MAX_QUBITS, "seed {seed}: {stats}");

@@ -351,6 +351,7 @@ pub fn sample_pm1<R: Rng + ?Sized>(means: ArrayView2<f32>, rng: &mut R) -> Array
 #[cfg(test)]
 mod tests {
     use super::*;
+    use approx::assert_abs_diff_eq;
     use ndarray::{Array2, s};
     use rand::{RngCore, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
@@ -517,5 +518,30 @@ mod tests {
                 assert_eq!(r1.next_u64(), r2.next_u64(), "{name}: generators left in step");
             }
         }
+    }
+
+    #[test]
+    fn log_lik_is_log_of_bernoulli_probability_and_stable() {
+        for &a in &[-3.0f32, -0.7, 0.0, 0.2, 2.5] {
+            for &y in &[-1.0f32, 1.0] {
+                let direct = ((1.0 + y * a.tanh()) / 2.0).ln();
+                // Direct formula is accurate to f32 round-off for |a| ≤ 3 (probabilities ≥ 2.5e-3).
+                assert_abs_diff_eq!(log_lik(y, a), direct, epsilon = 1e-5);
+            }
+        }
+        // Saturated activations stay finite: log P(−1 | a = 50) = −100 (up to e^{−100}).
+        assert_abs_diff_eq!(log_lik(-1.0, 50.0), -100.0, epsilon = 1e-4);
+        assert_abs_diff_eq!(log_lik(1.0, 50.0), 0.0, epsilon = 1e-6);
+    }
+
+    #[test]
+    fn sampling_is_unbiased_and_saturates() {
+        let means = Array2::from_shape_fn((20_000, 3), |(_, j)| [-1.0, 0.4, 1.0][j]);
+        let s = sample_pm1(means.view(), &mut rng(7));
+        let avg = s.mean_axis(Axis(0)).unwrap();
+        assert_eq!(avg[0], -1.0);
+        assert_eq!(avg[2], 1.0);
+        // Mean of 20,000 ±1 draws with mean 0.4: std (1 − 0.16)^½/√20000 ≈ 0.0065; 5σ ≈ 0.033.
+        assert_abs_diff_eq!(avg[1], 0.4, epsilon = 0.033);
     }
 }
