@@ -57,6 +57,9 @@ impl Layer {
             let Value::Object(entries) = section else {
                 return Err(layer.unknown_or_flat(&name));
             };
+            if !sections().contains(&name.as_str()) {
+                return Err(layer.unknown_or_flat(&name));
+            }
             for (key, value) in entries {
                 let path = format!("{name}.{key}");
                 let spec = field(&path).ok_or_else(|| layer.unknown(&path))?;
@@ -73,8 +76,7 @@ impl Layer {
             origin: origin.clone(),
             message: format!("not valid TOML: {}", e.message()),
         })?;
-        let value = serde_json::to_value(table)
-            .map_err(|e| ConfigError::Layer { origin: origin.clone(), message: e.to_string() })?;
+        let value = json_of(toml::Value::Table(table), "", &origin)?;
         Self::from_json(origin, value)
     }
 
@@ -89,11 +91,15 @@ impl Layer {
     /// Sets one setting from text as typed on a command line, checked against its kind.
     pub fn set_text(&mut self, spec: &FieldSpec, text: &str) -> Result<(), ConfigError> {
         let value = match spec.kind {
-            Kind::Count => text.parse::<u64>().map(Value::from).map_err(|_| ()),
-            Kind::Real => text.parse::<f64>().map(Value::from).map_err(|_| ()),
-            Kind::Text | Kind::Choice(_) => Ok(Value::from(text)),
+            Kind::Count => text.parse::<u64>().ok().map(Value::from),
+            Kind::Real => match text.parse::<f64>() {
+                Ok(v) if !v.is_finite() => return Err(not_finite(spec.path, v, &self.origin)),
+                Ok(v) => Some(Value::from(v)),
+                Err(_) => None,
+            },
+            Kind::Text | Kind::Choice(_) => Some(Value::from(text)),
         };
-        let value = value.map_err(|()| kind_error(spec, &Value::from(text), &self.origin))?;
+        let value = value.ok_or_else(|| kind_error(spec, &Value::from(text), &self.origin))?;
         self.set(spec, value)
     }
 
@@ -120,7 +126,7 @@ impl Layer {
     }
 
     fn unknown_or_flat(&self, name: &str) -> ConfigError {
-        let sections = super::fields().map(|f| f.section).collect::<Vec<_>>();
+        let sections = sections();
         match super::legacy::path_of(name) {
             Some(path) => ConfigError::field(
                 name,
@@ -129,15 +135,46 @@ impl Layer {
             None if sections.contains(&name) => self.error(format!("{name} must be a table")),
             None => ConfigError::field(
                 name,
-                format!("unknown section ({}); sections are {}", self.origin, dedup(sections)),
+                format!("unknown section ({}); sections are {}", self.origin, sections.join(", ")),
             ),
         }
     }
 }
 
-fn dedup(mut names: Vec<&str>) -> String {
+/// The sections' names, in declaration order.
+fn sections() -> Vec<&'static str> {
+    let mut names: Vec<_> = super::fields().map(|f| f.section).collect();
     names.dedup();
-    names.join(", ")
+    names
+}
+
+fn not_finite(path: &str, value: f64, origin: &str) -> ConfigError {
+    ConfigError::field(path, format!("{value} is not a finite number ({origin})"))
+}
+
+/// TOML as JSON, refusing what JSON cannot hold (a NaN or infinite number would turn into a
+/// null, and a null leaves a setting unset) rather than dropping it.
+fn json_of(value: toml::Value, path: &str, origin: &str) -> Result<Value, ConfigError> {
+    Ok(match value {
+        toml::Value::Float(f) if !f.is_finite() => return Err(not_finite(path, f, origin)),
+        toml::Value::Float(f) => Value::from(f),
+        toml::Value::Integer(i) => Value::from(i),
+        toml::Value::String(s) => Value::from(s),
+        toml::Value::Boolean(b) => Value::from(b),
+        toml::Value::Datetime(d) => Value::from(d.to_string()),
+        toml::Value::Array(items) => Value::Array(
+            items.into_iter().map(|v| json_of(v, path, origin)).collect::<Result<_, _>>()?,
+        ),
+        toml::Value::Table(table) => Value::Object(
+            table
+                .into_iter()
+                .map(|(k, v)| {
+                    let inner = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    json_of(v, &inner, origin).map(|v| (k, v))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+    })
 }
 
 fn kind_admits(kind: Kind, value: &Value) -> bool {
