@@ -282,9 +282,9 @@ pub fn open_annealer(
 ) -> Result<Box<dyn Annealer + Send>, TrainError> {
     Ok(match &config.annealer {
         Some(url) => Box::new(RemoteAnnealer::new(url, token, RetryPolicy::default())?),
-        None => Box::new(InProcessAnnealer::new(annealer_svc::DeviceConfig {
+        None => Box::new(InProcessAnnealer::new(qahm_emulator::DeviceConfig {
             device_seed: Some(config.device_seed),
-            ..annealer_svc::DeviceConfig::default()
+            ..qahm_emulator::DeviceConfig::default()
         })?),
     })
 }

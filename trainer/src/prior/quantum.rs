@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use ndarray::{Array2, ArrayView2, Axis};
-use qahm_common::convert::SampleSpec;
 use qahm_common::properties::{Range, SolverProperties};
+use qahm_common::request::SampleRequest;
 use qahm_common::sampleset::AnswerMode;
 use qahm_common::validation::max_num_reads;
 use rand::{Rng, SeedableRng};
@@ -160,13 +160,13 @@ impl QuantumPrior {
     }
 
     /// Request `part` of the draw for `iteration`.
-    fn request(&self, n: usize, iteration: u64, part: u64) -> SampleSpec {
+    fn request(&self, n: usize, iteration: u64, part: u64) -> SampleRequest {
         let p = &self.params;
         let seed = match part {
             0 => mix(p.seed, iteration),
             _ => mix(mix(p.seed, iteration), part),
         };
-        SampleSpec {
+        SampleRequest {
             request_id: if part == 0 {
                 format!("it{iteration}")
             } else {
@@ -182,6 +182,8 @@ impl QuantumPrior {
             annealing_time: Some(self.settings.annealing_time),
             auto_scale: Some(false),
             answer_mode: AnswerMode::Raw,
+            programming_thermalization: None,
+            readout_thermalization: None,
             seed: self.settings.seeded_requests.then_some(seed),
             label: "qahm prior".into(),
         }
@@ -430,8 +432,8 @@ mod tests {
         }
         fn sample(
             &mut self,
-            spec: &SampleSpec,
-        ) -> Result<qahm_common::convert::Answer, crate::annealer::AnnealerError> {
+            spec: &SampleRequest,
+        ) -> Result<qahm_common::answer::Answer, crate::annealer::AnnealerError> {
             self.calls.lock().unwrap().push((spec.num_reads, spec.seed));
             self.inner.sample(spec)
         }
@@ -443,7 +445,7 @@ mod tests {
     /// A small quantum prior (8 units) whose annealer records its calls.
     fn recorded_prior(reads_per_call: u32) -> (Box<dyn Prior + Send>, CallLog) {
         let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let device = annealer_svc::DeviceConfig { device_seed: Some(3), ..Default::default() };
+        let device = qahm_emulator::DeviceConfig { device_seed: Some(3), ..Default::default() };
         let annealer = Recording {
             inner: crate::annealer::InProcessAnnealer::new(device).unwrap(),
             calls: calls.clone(),
