@@ -360,6 +360,20 @@ mod tests {
     }
 
     #[test]
+    fn thermalizations_default_or_are_checked_against_their_ranges() {
+        let mut r = request();
+        r.readout_thermalization = Some(10_001);
+        let e = error_of(r.clone());
+        assert_eq!(e.field, "readout_thermalization");
+        assert!(e.description.contains("[0, 10000] µs"), "{e}");
+        r.readout_thermalization = None;
+        r.programming_thermalization = Some(-1);
+        assert_eq!(error_of(r.clone()).field, "programming_thermalization");
+        r.programming_thermalization = Some(500);
+        assert_eq!(validate(&r, &props()).unwrap().programming_thermalization, 500);
+    }
+
+    #[test]
     fn empty_request_id_is_rejected() {
         let mut r = request();
         r.request_id.clear();
