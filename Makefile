@@ -26,7 +26,7 @@ bench:
 
 # Criterion micro-benchmarks of the sampler kernel alone.
 bench-sampler:
-	$(CARGO) bench -p annealer-svc --bench sampler
+	$(CARGO) bench -p qahm-emulator --bench sampler
 
 run-annealer:
 	$(CARGO) run --release -p annealer-svc -- --listen 127.0.0.1:50051

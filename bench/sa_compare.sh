@@ -41,7 +41,7 @@ ensure_venv() {
 }
 
 ours() {
-    cargo run -q --release -p annealer-svc --example sa_compare -- "$@"
+    cargo run -q --release -p qahm-emulator --example sa_compare -- "$@"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -58,7 +58,7 @@ main() {
     mkdir -p "$OUT"
     ensure_venv
     echo "building the qahm example (release)"
-    cargo build -q --release -p annealer-svc --example sa_compare
+    cargo build -q --release -p qahm-emulator --example sa_compare
     ours export --out "$OUT/c16.json" --seed "$INSTANCE_SEED" --sweeps "$SWEEPS" \
         --beta-start "$BETA_START" --beta-end "$BETA_END"
     "$VENV/bin/python" bench/sa_compare.py dwave --instance "$OUT/c16.json" --reads "$READS" \

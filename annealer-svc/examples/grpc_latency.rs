@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
-use qahm_common::convert::AnswerAssembler;
 use qahm_proto::pb::{self, annealer_client::AnnealerClient};
+use qahm_wire::AnswerAssembler;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use tokio_stream::StreamExt;

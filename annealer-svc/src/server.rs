@@ -5,14 +5,16 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use qahm_common::error::ServiceError;
+use qahm_emulator::{ConfigError, Device, DeviceConfig};
 use qahm_proto::pb::annealer_server::AnnealerServer;
+use qahm_wire::status_of;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Interceptor;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Status};
 
-use crate::device::{ConfigError, Device, DeviceConfig};
 use crate::service::{AnnealerService, ServiceLimits};
 
 /// Everything the server needs, validated in `main` before it starts.
@@ -46,18 +48,20 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 impl Interceptor for BearerAuth {
     fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
         let Some(expected) = &self.expected else { return Ok(request) };
+        let refuse = |why: &str| status_of(ServiceError::Unauthenticated(why.into()));
         let header = request
             .metadata()
             .get("authorization")
-            .ok_or_else(|| Status::unauthenticated("authorization: missing bearer token"))?;
-        let presented =
-            header.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(|| {
-                Status::unauthenticated("authorization: expected 'Bearer <token>'")
-            })?;
+            .ok_or_else(|| refuse("missing bearer token"))?;
+        let presented = header
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| refuse("expected 'Bearer <token>'"))?;
         if constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
             Ok(request)
         } else {
-            Err(Status::unauthenticated("authorization: invalid bearer token"))
+            Err(refuse("invalid bearer token"))
         }
     }
 }

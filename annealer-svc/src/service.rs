@@ -1,4 +1,6 @@
-//! tonic glue for `qahm.annealer.v1.Annealer`: validate → queue → device → chunked answer.
+//! tonic glue for `qahm.annealer.v1.Annealer`: wire → domain request → validate → queue →
+//! device → chunked answer. Every refusal is a `ServiceError`, mapped to a status in one
+//! place (`qahm_wire::status_of`).
 //!
 //! Each `Sample` stream is served by one task that reads requests and starts a job task per
 //! request; jobs of one stream and of different streams run concurrently, bounded by a
@@ -13,17 +15,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::Stream;
-use qahm_common::convert::{answer_chunks, error_response, field_error_status};
-use qahm_common::validation::{SampleJob, validate_request};
+use qahm_common::error::ServiceError;
+use qahm_common::request::SampleRequest;
+use qahm_common::validation::{FieldError, SampleJob, validate};
+use qahm_emulator::Device;
 use qahm_proto::pb;
-use tokio::sync::{Semaphore, mpsc};
+use qahm_wire::{FromProto, ToProto, answer_chunks, error_response, status_of};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
-
-use crate::device::Device;
 
 /// Limits and behaviour of the service (not of the device).
 #[derive(Clone, Debug)]
@@ -64,7 +67,7 @@ impl AnnealerService {
     /// `draining` is cancelled when the server starts its graceful shutdown: from then on new
     /// requests are refused with UNAVAILABLE and streams close once their jobs are answered.
     pub fn new(device: Arc<Device>, limits: ServiceLimits, draining: CancellationToken) -> Self {
-        let properties = Arc::new(pb::SolverProperties::from(device.properties()));
+        let properties = Arc::new(device.properties().to_proto());
         AnnealerService {
             queue: Arc::new(Semaphore::new(limits.max_queued.max(1))),
             running: Arc::new(Semaphore::new(limits.max_concurrent.max(1))),
@@ -94,7 +97,7 @@ impl pb::annealer_server::Annealer for AnnealerService {
         request: Request<Streaming<pb::SampleRequest>>,
     ) -> Result<Response<Self::SampleStream>, Status> {
         if self.draining.is_cancelled() {
-            return Err(Status::unavailable("server is shutting down"));
+            return Err(status_of(ServiceError::ShuttingDown));
         }
         let inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(64);
@@ -129,8 +132,31 @@ impl AnnealerService {
         if self.draining.is_cancelled() {
             // Requests the client sent after the drain began were not read: tell it to retry
             // elsewhere or later.
-            let _ = tx.send(Err(Status::unavailable("server is shutting down"))).await;
+            let _ = tx.send(Err(status_of(ServiceError::ShuttingDown))).await;
         }
+    }
+
+    /// Checks a request and takes its queue slot: a job ready to run, or the refusal.
+    fn admit(
+        &self,
+        request: &pb::SampleRequest,
+        in_flight: &Mutex<HashSet<String>>,
+    ) -> Result<(SampleJob, OwnedSemaphorePermit), ServiceError> {
+        let job = validate(&SampleRequest::from_proto(request)?, self.device.properties())?;
+        let id = &job.request_id;
+        if !in_flight.lock().expect("in-flight set lock").insert(id.clone()) {
+            return Err(ServiceError::Invalid(FieldError::new(
+                "request_id",
+                format!(
+                    "{id:?} is already in flight on this stream; ids must be unique among unanswered requests"
+                ),
+            )));
+        }
+        let Ok(queue_permit) = self.queue.clone().try_acquire_owned() else {
+            in_flight.lock().expect("in-flight set lock").remove(id);
+            return Err(ServiceError::QueueFull { max_queued: self.limits.max_queued });
+        };
+        Ok((job, queue_permit))
     }
 
     async fn accept(
@@ -141,38 +167,21 @@ impl AnnealerService {
         jobs: &mut JoinSet<()>,
     ) {
         let received = Instant::now();
-        let id = request.request_id.clone();
-        let refuse = |status: Status| {
-            tracing::info!(request_id = %id, code = ?status.code(), message = status.message(), "sample request refused");
-            error_response(&id, &status)
-        };
-        let job = match validate_request(&request, self.device.properties()) {
-            Ok(job) => job,
-            Err(e) => {
-                let _ = tx.send(Ok(refuse(field_error_status(&e)))).await;
+        let (job, queue_permit) = match self.admit(&request, in_flight) {
+            Ok(admitted) => admitted,
+            Err(refusal) => {
+                let id = &request.request_id;
+                let status = status_of(refusal);
+                tracing::info!(request_id = %id, code = ?status.code(), message = status.message(), "sample request refused");
+                let _ = tx.send(Ok(error_response(id, &status))).await;
                 return;
             }
-        };
-        if !in_flight.lock().expect("in-flight set lock").insert(id.clone()) {
-            let status = Status::invalid_argument(format!(
-                "request_id: {id:?} is already in flight on this stream; ids must be unique among unanswered requests"
-            ));
-            let _ = tx.send(Ok(refuse(status))).await;
-            return;
-        }
-        let Ok(queue_permit) = self.queue.clone().try_acquire_owned() else {
-            in_flight.lock().expect("in-flight set lock").remove(&id);
-            let status = Status::resource_exhausted(format!(
-                "queue full: {} requests are waiting; retry later",
-                self.limits.max_queued
-            ));
-            let _ = tx.send(Ok(refuse(status))).await;
-            return;
         };
         let service = self.clone();
         let tx = tx.clone();
         let in_flight = in_flight.clone();
         jobs.spawn(async move {
+            let id = job.request_id.clone();
             service.run_job(job, received, &tx).await;
             in_flight.lock().expect("in-flight set lock").remove(&id);
             drop(queue_permit);
@@ -195,30 +204,23 @@ impl AnnealerService {
                 return;
             }
         };
-        let answer = match outcome {
+        let mut answer = match outcome {
             Ok(Ok(answer)) => answer,
             Ok(Err(_cancelled)) => return,
             Err(join_error) => {
                 tracing::error!(request_id = %job.request_id, %join_error, "sampling task failed");
-                let status = Status::internal("sampling failed");
+                let status = status_of(ServiceError::Internal("sampling failed".into()));
                 let _ = tx.send(Ok(error_response(&job.request_id, &status))).await;
                 return;
             }
         };
-        let mut timing = answer.timing;
         if self.limits.pacing {
-            let access = Duration::from_secs_f64(timing.qpu_access_time * 1e-6);
+            let access = Duration::from_secs_f64(answer.timing.qpu_access_time * 1e-6);
             tokio::time::sleep_until((received + access).into()).await;
         }
-        timing.server_wall_time = received.elapsed().as_secs_f64() * 1e6;
-        let chunks = answer_chunks(
-            &job.request_id,
-            &job.label,
-            self.properties.num_qubits,
-            &answer.set,
-            timing,
-            self.limits.max_chunk_bytes,
-        );
+        answer.timing.server_wall_time = received.elapsed().as_secs_f64() * 1e6;
+        let chunks =
+            answer_chunks(&job.request_id, &job.label, &answer, self.limits.max_chunk_bytes);
         let num_chunks = chunks.len();
         for chunk in chunks {
             if tx.send(Ok(chunk)).await.is_err() {
@@ -234,8 +236,8 @@ impl AnnealerService {
             annealing_time_us = job.annealing_time,
             rows = answer.set.num_rows(),
             chunks = num_chunks,
-            wall_ms = timing.server_wall_time / 1e3,
-            qpu_access_us = timing.qpu_access_time,
+            wall_ms = answer.timing.server_wall_time / 1e3,
+            qpu_access_us = answer.timing.qpu_access_time,
             "sampled"
         );
     }

@@ -1,10 +1,12 @@
 //! qahm's shared vocabulary, free of transport code: hardware topology, Ising problems and
-//! their energy, bit-packed sample sets, solver properties and request validation, and the
-//! conversions between these and the generated protobuf types.
+//! their energy, bit-packed sample sets, solver properties, sampling requests, their
+//! validation and answers, and the errors of the annealer contract.
 
-pub mod convert;
+pub mod answer;
+pub mod error;
 pub mod problem;
 pub mod properties;
+pub mod request;
 pub mod sampleset;
 pub mod topology;
 pub mod validation;

@@ -1,4 +1,4 @@
-//! Request validation: a `pb::SampleRequest` checked against a solver's properties becomes a
+//! Request validation: a [`SampleRequest`] checked against a solver's properties becomes a
 //! [`SampleJob`], or a [`FieldError`] naming the offending field and the allowed range.
 //!
 //! Everything a client can get wrong is caught here, before any work is queued, so that no
@@ -7,11 +7,11 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use qahm_proto::pb;
 use thiserror::Error;
 
 use crate::problem::IsingProblem;
 use crate::properties::SolverProperties;
+use crate::request::SampleRequest;
 use crate::sampleset::AnswerMode;
 
 /// Longest request id or label accepted, in bytes.
@@ -110,28 +110,15 @@ fn check_text(field: &str, text: &str, required: bool) -> Result<(), FieldError>
     Ok(())
 }
 
-fn answer_mode(raw: i32) -> Result<AnswerMode, FieldError> {
-    match pb::AnswerMode::try_from(raw) {
-        Ok(pb::AnswerMode::Unspecified | pb::AnswerMode::Histogram) => Ok(AnswerMode::Histogram),
-        Ok(pb::AnswerMode::Raw) => Ok(AnswerMode::Raw),
-        Err(_) => Err(FieldError::new(
-            "answer_mode",
-            format!(
-                "unknown answer mode {raw}; allowed are 0 (unspecified = histogram), 1 (raw), 2 (histogram)"
-            ),
-        )),
-    }
-}
-
-/// Validates a request against the solver. Checks, in order: ids, answer mode, num_reads,
-/// annealing_time, thermalizations, run duration, then every h and J entry.
-pub fn validate_request(
-    request: &pb::SampleRequest,
+/// Validates a request against the solver. Checks, in order: ids, num_reads, annealing_time,
+/// thermalizations, run duration, then every h and J entry. (An answer mode the domain type
+/// cannot hold is refused earlier, where the wire format is converted.)
+pub fn validate(
+    request: &SampleRequest,
     props: &SolverProperties,
 ) -> Result<SampleJob, FieldError> {
     check_text("request_id", &request.request_id, true)?;
     check_text("label", &request.label, false)?;
-    let answer_mode = answer_mode(request.answer_mode)?;
     check_range("num_reads", request.num_reads, props.num_reads_range, "")?;
 
     let annealing_time = request.annealing_time.unwrap_or(props.default_annealing_time);
@@ -183,31 +170,30 @@ pub fn validate_request(
     let graph = &props.graph;
     let mut seen = HashSet::with_capacity(request.h.len());
     let mut h = Vec::with_capacity(request.h.len());
-    for (i, entry) in request.h.iter().enumerate() {
-        if !graph.is_active(entry.qubit) {
+    for (i, &(qubit, value)) in request.h.iter().enumerate() {
+        if !graph.is_active(qubit) {
             return Err(FieldError::new(
                 format!("h[{i}].qubit"),
                 format!(
-                    "qubit {} is not an active qubit of this solver (labels 0..{}, see GetProperties.qubits)",
-                    entry.qubit,
+                    "qubit {qubit} is not an active qubit of this solver (labels 0..{}, see GetProperties.qubits)",
                     graph.num_qubits()
                 ),
             ));
         }
-        if !seen.insert(entry.qubit) {
+        if !seen.insert(qubit) {
             return Err(FieldError::new(
                 format!("h[{i}].qubit"),
-                format!("qubit {} appears more than once in h", entry.qubit),
+                format!("qubit {qubit} appears more than once in h"),
             ));
         }
-        check_bias(|| format!("h[{i}].value"), entry.value, props.h_range, "h", auto_scale)?;
-        h.push((entry.qubit, entry.value));
+        check_bias(|| format!("h[{i}].value"), value, props.h_range, "h", auto_scale)?;
+        h.push((qubit, value));
     }
 
     let mut seen = HashSet::with_capacity(request.j.len());
     let mut j = Vec::with_capacity(request.j.len());
-    for (i, entry) in request.j.iter().enumerate() {
-        let (u, v) = (entry.u.min(entry.v), entry.u.max(entry.v));
+    for (i, &(a, b, value)) in request.j.iter().enumerate() {
+        let (u, v) = (a.min(b), a.max(b));
         if !graph.has_coupler(u, v) {
             let why = if !graph.is_active(u) || !graph.is_active(v) {
                 "joins a qubit that is not active"
@@ -216,20 +202,17 @@ pub fn validate_request(
             };
             return Err(FieldError::new(
                 format!("j[{i}]"),
-                format!(
-                    "coupler ({}, {}) {why} of this solver (see GetProperties.couplers)",
-                    entry.u, entry.v
-                ),
+                format!("coupler ({a}, {b}) {why} of this solver (see GetProperties.couplers)"),
             ));
         }
         if !seen.insert((u, v)) {
             return Err(FieldError::new(
                 format!("j[{i}]"),
-                format!("coupler ({}, {}) appears more than once in j", entry.u, entry.v),
+                format!("coupler ({a}, {b}) appears more than once in j"),
             ));
         }
-        check_bias(|| format!("j[{i}].value"), entry.value, props.j_range, "J", auto_scale)?;
-        j.push((u, v, entry.value));
+        check_bias(|| format!("j[{i}].value"), value, props.j_range, "J", auto_scale)?;
+        j.push((u, v, value));
     }
 
     Ok(SampleJob {
@@ -238,7 +221,7 @@ pub fn validate_request(
         num_reads: request.num_reads,
         annealing_time,
         auto_scale,
-        answer_mode,
+        answer_mode: request.answer_mode,
         programming_thermalization,
         readout_thermalization,
         label: request.label.clone(),
@@ -293,26 +276,31 @@ mod tests {
         SolverProperties::dw_2000q("DW_2000Q_5", Chimera::dw_2000q_5())
     }
 
-    fn request() -> pb::SampleRequest {
-        pb::SampleRequest {
+    fn request() -> SampleRequest {
+        SampleRequest {
             request_id: "r1".into(),
-            h: vec![pb::LinearBias { qubit: 0, value: 0.5 }],
-            j: vec![pb::QuadraticBias { u: 0, v: 4, value: -1.0 }],
+            h: vec![(0, 0.5)],
+            j: vec![(0, 4, -1.0)],
             num_reads: 10,
             annealing_time: Some(5.0),
-            ..Default::default()
+            auto_scale: None,
+            answer_mode: AnswerMode::Histogram,
+            programming_thermalization: None,
+            readout_thermalization: None,
+            label: String::new(),
+            seed: None,
         }
     }
 
-    fn error_of(r: pb::SampleRequest) -> FieldError {
-        validate_request(&r, &props()).unwrap_err()
+    fn error_of(r: SampleRequest) -> FieldError {
+        validate(&r, &props()).unwrap_err()
     }
 
     #[test]
     fn a_good_request_becomes_a_job_with_sapi_defaults() {
         let mut r = request();
         r.annealing_time = None;
-        let job = validate_request(&r, &props()).unwrap();
+        let job = validate(&r, &props()).unwrap();
         assert_eq!(job.annealing_time, 20.0);
         assert!(job.auto_scale);
         assert_eq!(job.answer_mode, AnswerMode::Histogram);
@@ -329,10 +317,10 @@ mod tests {
             let mut r = request();
             r.annealing_time = Some(anneal);
             r.num_reads = max;
-            assert!(validate_request(&r, &props).is_ok(), "{max} reads at {anneal} µs");
+            assert!(validate(&r, &props).is_ok(), "{max} reads at {anneal} µs");
             if max < props.num_reads_range.max {
                 r.num_reads = max + 1;
-                assert_eq!(validate_request(&r, &props).unwrap_err().field, "num_reads");
+                assert_eq!(validate(&r, &props).unwrap_err().field, "num_reads");
             }
         }
         // 2000Q: 1 s minus 1000 µs of programming thermalization, over (anneal + 0 + 198.4) µs
@@ -344,15 +332,15 @@ mod tests {
     #[test]
     fn reversed_coupler_orientation_is_accepted() {
         let mut r = request();
-        r.j[0] = pb::QuadraticBias { u: 4, v: 0, value: 0.3 };
-        assert_eq!(validate_request(&r, &props()).unwrap().problem.quadratic, vec![(0, 1, 0.3)]);
+        r.j[0] = (4, 0, 0.3);
+        assert_eq!(validate(&r, &props()).unwrap().problem.quadratic, vec![(0, 1, 0.3)]);
     }
 
     #[test]
     fn out_of_range_values_pass_under_auto_scale_but_not_without() {
         let mut r = request();
-        r.h[0].value = 3.0;
-        assert!(validate_request(&r, &props()).is_ok());
+        r.h[0].1 = 3.0;
+        assert!(validate(&r, &props()).is_ok());
         r.auto_scale = Some(false);
         let e = error_of(r);
         assert_eq!(e.field, "h[0].value");
@@ -368,7 +356,21 @@ mod tests {
         let e = error_of(r.clone());
         assert!(e.description.contains("exceeds"), "{e}");
         r.num_reads = 454;
-        assert!(validate_request(&r, &props()).is_ok());
+        assert!(validate(&r, &props()).is_ok());
+    }
+
+    #[test]
+    fn thermalizations_default_or_are_checked_against_their_ranges() {
+        let mut r = request();
+        r.readout_thermalization = Some(10_001);
+        let e = error_of(r.clone());
+        assert_eq!(e.field, "readout_thermalization");
+        assert!(e.description.contains("[0, 10000] µs"), "{e}");
+        r.readout_thermalization = None;
+        r.programming_thermalization = Some(-1);
+        assert_eq!(error_of(r.clone()).field, "programming_thermalization");
+        r.programming_thermalization = Some(500);
+        assert_eq!(validate(&r, &props()).unwrap().programming_thermalization, 500);
     }
 
     #[test]

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use annealer_svc::service::ServiceLimits;
 use annealer_svc::{Device, DeviceConfig, ServerConfig};
-use qahm_common::convert::{Answer, AnswerAssembler, AnswerError};
+use qahm_common::answer::Answer;
 use qahm_common::problem::IsingProblem;
 use qahm_proto::pb::{self, annealer_client::AnnealerClient};
+use qahm_wire::{AnswerAssembler, AnswerError};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::StreamExt;
@@ -393,9 +394,11 @@ async fn duplicate_request_ids_in_flight_are_refused() {
     tx.send(small_request("same")).await.unwrap();
     let mut inbound = client.sample(ReceiverStream::new(rx)).await.unwrap().into_inner();
     let first = inbound.next().await.unwrap().unwrap();
-    let status = qahm_common::convert::rpc_to_status(first.error.as_ref().expect("an error first"));
+    let status = qahm_wire::rpc_to_status(first.error.as_ref().expect("an error first"));
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().starts_with("request_id: "));
+    let field_error = qahm_wire::field_error_of(&status).expect("a BadRequest field violation");
+    assert_eq!(field_error.field, "request_id");
     drop(tx);
     server.shutdown().await;
 }

@@ -4,7 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use annealer_svc::{DeviceConfig, ServerConfig};
+use qahm_common::request::SampleRequest;
+use qahm_common::sampleset::AnswerMode;
 use tokio::net::TcpListener;
+use trainer::annealer::{Annealer, AnnealerError, InProcessAnnealer, RemoteAnnealer, RetryPolicy};
 use trainer::config::{Preset, PriorKind, RunConfig};
 use trainer::prior::PriorState;
 use trainer::run::{self, Connection, Trainer};
@@ -13,12 +16,17 @@ fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/mnist-10k")
 }
 
+/// The device the served annealer emulates.
+fn device_config() -> DeviceConfig {
+    DeviceConfig { device_seed: Some(99), ..DeviceConfig::default() }
+}
+
 /// Starts annealer-svc on 127.0.0.1:0 in a runtime of its own; returns its URL.
 fn start_annealer(runtime: &tokio::runtime::Runtime) -> String {
     let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();
     let config = ServerConfig {
-        device: DeviceConfig { device_seed: Some(99), ..DeviceConfig::default() },
+        device: device_config(),
         drain_timeout: Duration::from_secs(5),
         ..ServerConfig::default()
     };
@@ -42,6 +50,39 @@ fn prior_learning_config() -> RunConfig {
     (c.annealing.num_reads, c.annealing.annealing_time) = (200, 20.0);
     c.evaluation.every = 1000;
     c
+}
+
+#[test]
+fn in_process_and_remote_clients_answer_bit_for_bit_and_refuse_alike() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let url = start_annealer(&runtime);
+    let mut remote = RemoteAnnealer::new(&url, None, RetryPolicy::default()).unwrap();
+    let mut local = InProcessAnnealer::new(device_config()).unwrap();
+    let request = SampleRequest {
+        request_id: "same".into(),
+        h: vec![(0, 0.3), (4, -0.2), (5, 0.1)],
+        j: vec![(0, 4, -0.8), (0, 5, 0.4)],
+        num_reads: 300,
+        annealing_time: Some(20.0),
+        auto_scale: None,
+        answer_mode: AnswerMode::Raw,
+        programming_thermalization: None,
+        readout_thermalization: None,
+        label: String::new(),
+        seed: Some(5),
+    };
+    let (mut near, mut far) = (local.sample(&request).unwrap(), remote.sample(&request).unwrap());
+    (near.timing.server_wall_time, far.timing.server_wall_time) = (0.0, 0.0);
+    assert_eq!(near, far);
+
+    let bad = SampleRequest { annealing_time: Some(4.9), ..request };
+    match (local.sample(&bad), remote.sample(&bad)) {
+        (Err(AnnealerError::Invalid(near)), Err(AnnealerError::Invalid(far))) => {
+            assert_eq!(near.field, "annealing_time");
+            assert_eq!(near, far);
+        }
+        other => panic!("expected the same field error from both, got {other:?}"),
+    }
 }
 
 #[test]

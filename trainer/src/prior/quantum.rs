@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use ndarray::{Array2, ArrayView2, Axis};
-use qahm_common::convert::SampleSpec;
 use qahm_common::properties::{Range, SolverProperties};
+use qahm_common::request::SampleRequest;
 use qahm_common::sampleset::AnswerMode;
 use qahm_common::validation::max_num_reads;
 use rand::Rng;
@@ -155,10 +155,10 @@ impl QuantumPrior {
     }
 
     /// Request `part` of the draw keyed `key` (an update number or a viewing call's key).
-    fn request(&self, n: usize, key: u64, part: u64) -> SampleSpec {
+    fn request(&self, n: usize, key: u64, part: u64) -> SampleRequest {
         let p = &self.params;
         let seed = seed::annealer_request(p.seed, key, part);
-        SampleSpec {
+        SampleRequest {
             request_id: if part == 0 { format!("it{key}") } else { format!("it{key}.{part}") },
             h: p.qubits.iter().zip(&p.h).map(|(&q, &h)| (q, h)).collect(),
             j: p.couplers
@@ -170,6 +170,8 @@ impl QuantumPrior {
             annealing_time: Some(self.settings.annealing_time),
             auto_scale: Some(false),
             answer_mode: AnswerMode::Raw,
+            programming_thermalization: None,
+            readout_thermalization: None,
             seed: self.settings.seeded_requests.then_some(seed),
             label: "qahm prior".into(),
         }
@@ -438,8 +440,8 @@ mod tests {
         }
         fn sample(
             &mut self,
-            spec: &SampleSpec,
-        ) -> Result<qahm_common::convert::Answer, crate::annealer::AnnealerError> {
+            spec: &SampleRequest,
+        ) -> Result<qahm_common::answer::Answer, crate::annealer::AnnealerError> {
             self.calls.lock().unwrap().push((spec.num_reads, spec.seed));
             self.inner.sample(spec)
         }
@@ -451,7 +453,7 @@ mod tests {
     /// A small quantum prior (8 units) whose annealer records its calls.
     fn recorded_prior(reads_per_call: u32) -> (Box<dyn Prior + Send>, CallLog) {
         let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let device = annealer_svc::DeviceConfig { device_seed: Some(3), ..Default::default() };
+        let device = qahm_emulator::DeviceConfig { device_seed: Some(3), ..Default::default() };
         let annealer = Recording {
             inner: crate::annealer::InProcessAnnealer::new(device).unwrap(),
             calls: calls.clone(),

@@ -83,9 +83,9 @@ impl Connection {
             Some(url) => {
                 Box::new(RemoteAnnealer::new(url, self.token.clone(), RetryPolicy::default())?)
             }
-            None => Box::new(InProcessAnnealer::new(annealer_svc::DeviceConfig {
+            None => Box::new(InProcessAnnealer::new(qahm_emulator::DeviceConfig {
                 device_seed: Some(config.annealing.device_seed),
-                ..annealer_svc::DeviceConfig::default()
+                ..qahm_emulator::DeviceConfig::default()
             })?),
         })
     }

@@ -3,11 +3,11 @@
 
 use std::sync::atomic::AtomicBool;
 
-use annealer_svc::sampler::{CompiledProblem, exact_boltzmann, exact_energies};
-use annealer_svc::{Device, DeviceConfig};
 use qahm_common::problem::IsingProblem;
 use qahm_common::sampleset::AnswerMode;
 use qahm_common::validation::SampleJob;
+use qahm_emulator::sampler::{CompiledProblem, exact_boltzmann, exact_energies};
+use qahm_emulator::{Device, DeviceConfig};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 

@@ -15,10 +15,10 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use annealer_svc::sampler::{CompiledProblem, geometric_betas, simulated_annealing};
 use anyhow::{Context, Result, ensure};
 use clap::{Parser, Subcommand};
 use qahm_common::topology::Chimera;
+use qahm_emulator::sampler::{CompiledProblem, geometric_betas, simulated_annealing};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};

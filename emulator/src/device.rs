@@ -8,7 +8,7 @@
 
 use std::sync::atomic::AtomicBool;
 
-use qahm_common::convert::Timing;
+use qahm_common::answer::{Answer, Timing};
 use qahm_common::problem::IsingProblem;
 use qahm_common::properties::{Range, SolverProperties};
 use qahm_common::sampleset::{AnswerMode, SampleSet};
@@ -126,13 +126,6 @@ pub struct Device {
     device_seed: u64,
 }
 
-/// A job's answer with its modelled QPU timing (server wall time left at 0 for the caller).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Answer {
-    pub set: SampleSet,
-    pub timing: Timing,
-}
-
 impl Device {
     pub fn new(config: DeviceConfig) -> Result<Self, ConfigError> {
         config.validate()?;
@@ -221,7 +214,8 @@ impl Device {
         programmed
     }
 
-    /// Runs one validated job. Deterministic when the job carries a seed.
+    /// Runs one validated job. Deterministic when the job carries a seed. The answer's timing
+    /// is the modelled QPU's, with `server_wall_time` left at 0 for the caller.
     pub fn sample(&self, job: &SampleJob, cancel: &AtomicBool) -> Result<Answer, Cancelled> {
         let job_seed = job.seed.unwrap_or_else(rand::random);
         let mut rng =
@@ -252,7 +246,11 @@ impl Device {
             AnswerMode::Raw => SampleSet::raw(active, &spins, energies),
             AnswerMode::Histogram => SampleSet::histogram(active, &spins, &energies),
         };
-        Ok(Answer { set, timing: self.timing(job) })
+        Ok(Answer {
+            set,
+            timing: self.timing(job),
+            num_variables: self.properties.graph.num_qubits(),
+        })
     }
 }
 

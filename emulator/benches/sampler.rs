@@ -1,17 +1,17 @@
 //! Criterion benches of the sampler kernels, throughput in spin updates (or states) per second.
 //!
-//! `cargo bench -p annealer-svc --bench sampler`. The C16 instance (full-yield Chimera, 2048
+//! `cargo bench -p qahm-emulator --bench sampler`. The C16 instance (full-yield Chimera, 2048
 //! qubits, 6016 couplers, h and J uniform in [−1, 1]) and the β schedules are built once, outside
 //! the timed closures, from fixed seeds.
 
 use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
 
-use annealer_svc::sampler::{
-    CompiledProblem, exact_energies, geometric_betas, simulated_annealing,
-};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use qahm_common::topology::Chimera;
+use qahm_emulator::sampler::{
+    CompiledProblem, exact_energies, geometric_betas, simulated_annealing,
+};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 

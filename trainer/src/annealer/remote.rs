@@ -1,0 +1,410 @@
+//! The gRPC client of a remote annealer: one long-lived `Sample` stream, per-call deadlines,
+//! retries with exponential backoff and jitter on transient codes only, and a fresh
+//! connection when the service restarts. The only module of the trainer that knows tonic.
+
+use std::time::Duration;
+
+use qahm_common::answer::Answer;
+use qahm_common::properties::SolverProperties;
+use qahm_common::request::SampleRequest;
+use qahm_proto::pb::{self, annealer_client::AnnealerClient};
+use qahm_wire::{AnswerAssembler, AnswerError, FromProto, ToProto, field_error_of};
+use rand::Rng;
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+
+use super::{Annealer, AnnealerError};
+
+/// How the remote client retries.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Deadline of one sampling call (connect, send, whole answer).
+    pub deadline: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 8,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            deadline: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Whether a code is worth another attempt: only when the service is away, overloaded,
+/// restarting or slow. Every code is listed, so a new one is a compile error, not a guess.
+fn is_transient(code: Code) -> bool {
+    match code {
+        Code::Unavailable | Code::ResourceExhausted | Code::DeadlineExceeded | Code::Aborted => {
+            true
+        }
+        Code::Ok
+        | Code::Cancelled
+        | Code::Unknown
+        | Code::InvalidArgument
+        | Code::NotFound
+        | Code::AlreadyExists
+        | Code::PermissionDenied
+        | Code::FailedPrecondition
+        | Code::OutOfRange
+        | Code::Unimplemented
+        | Code::Internal
+        | Code::DataLoss
+        | Code::Unauthenticated => false,
+    }
+}
+
+/// One failed attempt: a status (from the service or the transport), or an answer that cannot
+/// be reassembled (never retried: asking again would not mend the server).
+#[derive(Debug)]
+enum Failure {
+    Status(Status),
+    Malformed(String),
+}
+
+impl From<Status> for Failure {
+    fn from(status: Status) -> Self {
+        Failure::Status(status)
+    }
+}
+
+/// A refusal for good: a field error exactly as the in-process client reports it, anything
+/// else by its code name and message.
+fn refusal(status: &Status) -> AnnealerError {
+    match field_error_of(status) {
+        Some(e) => AnnealerError::Invalid(e),
+        None => AnnealerError::Rejected {
+            code: format!("{:?}", status.code()),
+            message: status.message().to_string(),
+        },
+    }
+}
+
+struct OpenStream {
+    tx: mpsc::Sender<pb::SampleRequest>,
+    inbound: tonic::Streaming<pb::SampleResponse>,
+}
+
+/// gRPC client of a remote annealer.
+pub struct RemoteAnnealer {
+    url: String,
+    endpoint: Endpoint,
+    token: Option<String>,
+    retry: RetryPolicy,
+    runtime: tokio::runtime::Runtime,
+    stream: Option<OpenStream>,
+    jitter: rand_xoshiro::Xoshiro256PlusPlus,
+}
+
+type Client =
+    AnnealerClient<tonic::service::interceptor::InterceptedService<Channel, TokenInterceptor>>;
+
+#[derive(Clone)]
+struct TokenInterceptor(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for TokenInterceptor {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        if let Some(token) = &self.0 {
+            request.metadata_mut().insert("authorization", token.clone());
+        }
+        Ok(request)
+    }
+}
+
+impl RemoteAnnealer {
+    pub fn new(
+        url: &str,
+        token: Option<String>,
+        retry: RetryPolicy,
+    ) -> Result<Self, AnnealerError> {
+        let endpoint = Endpoint::from_shared(url.to_string())
+            .map_err(|e| AnnealerError::Address(url.into(), e.to_string()))?
+            .connect_timeout(Duration::from_secs(5))
+            .tcp_nodelay(true);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let jitter = rand::SeedableRng::seed_from_u64(rand::random());
+        Ok(RemoteAnnealer {
+            url: url.into(),
+            endpoint,
+            token,
+            retry,
+            runtime,
+            stream: None,
+            jitter,
+        })
+    }
+
+    async fn connect(endpoint: &Endpoint, token: &Option<String>) -> Result<Client, Status> {
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|e| Status::unavailable(format!("cannot connect: {e}")))?;
+        let token = match token {
+            Some(t) => Some(
+                format!("Bearer {t}")
+                    .parse()
+                    .map_err(|_| Status::invalid_argument("token is not valid header text"))?,
+            ),
+            None => None,
+        };
+        Ok(AnnealerClient::with_interceptor(channel, TokenInterceptor(token)))
+    }
+
+    fn backoff(&mut self, attempt: u32) -> Duration {
+        let base = self.retry.initial_backoff.as_secs_f64() * 2f64.powi(attempt as i32);
+        let capped = base.min(self.retry.max_backoff.as_secs_f64());
+        // Full jitter: uniform in [capped/2, capped], so restarted clients do not stampede.
+        Duration::from_secs_f64(capped * self.jitter.random_range(0.5..=1.0))
+    }
+
+    /// Runs `op` with retries on transient codes; a broken stream is reopened.
+    fn with_retries<T>(
+        &mut self,
+        mut op: impl FnMut(&mut Self) -> Result<T, Failure>,
+    ) -> Result<T, AnnealerError> {
+        let mut last = String::new();
+        for attempt in 0..self.retry.max_attempts {
+            let status = match op(self) {
+                Ok(value) => return Ok(value),
+                Err(Failure::Malformed(m)) => return Err(AnnealerError::Malformed(m)),
+                Err(Failure::Status(status)) if is_transient(status.code()) => status,
+                Err(Failure::Status(status)) => return Err(refusal(&status)),
+            };
+            self.stream = None;
+            last = format!("{:?}: {}", status.code(), status.message());
+            tracing::warn!(attempt, error = %last, url = %self.url, "annealer call failed; retrying");
+            let pause = self.backoff(attempt);
+            std::thread::sleep(pause);
+        }
+        Err(AnnealerError::Unavailable { attempts: self.retry.max_attempts, last })
+    }
+
+    fn sample_once(&mut self, request: &pb::SampleRequest) -> Result<Answer, Failure> {
+        let endpoint = self.endpoint.clone();
+        let token = self.token.clone();
+        let deadline = self.retry.deadline;
+        let mut stream = self.stream.take();
+        let result = self.runtime.block_on(async {
+            tokio::time::timeout(deadline, async {
+                if stream.is_none() {
+                    let mut client = Self::connect(&endpoint, &token).await?;
+                    let (tx, rx) = mpsc::channel(16);
+                    let inbound = client
+                        .sample(tokio_stream::wrappers::ReceiverStream::new(rx))
+                        .await?
+                        .into_inner();
+                    stream = Some(OpenStream { tx, inbound });
+                }
+                let open = stream.as_mut().expect("opened above");
+                open.tx
+                    .send(request.clone())
+                    .await
+                    .map_err(|_| Status::unavailable("sample stream closed"))?;
+                let mut assembler = AnswerAssembler::default();
+                loop {
+                    let chunk = open
+                        .inbound
+                        .next()
+                        .await
+                        .unwrap_or_else(|| Err(Status::unavailable("sample stream ended")))?;
+                    if chunk.request_id != request.request_id {
+                        continue; // an answer to an earlier, abandoned attempt
+                    }
+                    if let Some(answer) = assembler.push(chunk) {
+                        return answer.map_err(|e| match e {
+                            AnswerError::Failed(status) => Failure::Status(status),
+                            AnswerError::Malformed(m) => Failure::Malformed(m),
+                        });
+                    }
+                }
+            })
+            .await
+            .unwrap_or_else(|_| Err(Status::deadline_exceeded("sampling call timed out").into()))
+        });
+        if result.is_ok() {
+            self.stream = stream;
+        }
+        result
+    }
+}
+
+impl Annealer for RemoteAnnealer {
+    fn properties(&mut self) -> Result<SolverProperties, AnnealerError> {
+        let endpoint = self.endpoint.clone();
+        let token = self.token.clone();
+        let deadline = self.retry.deadline;
+        let wire = self.with_retries(|me| {
+            me.runtime.block_on(async {
+                let mut client = Self::connect(&endpoint, &token).await?;
+                let mut request = tonic::Request::new(pb::GetPropertiesRequest {});
+                request.set_timeout(deadline);
+                Ok(client.get_properties(request).await?.into_inner())
+            })
+        })?;
+        SolverProperties::from_proto(wire).map_err(|e| AnnealerError::Properties(e.to_string()))
+    }
+
+    fn sample(&mut self, request: &SampleRequest) -> Result<Answer, AnnealerError> {
+        let request = request.to_proto();
+        self.with_retries(|me| me.sample_once(&request))
+    }
+
+    fn describe(&self) -> String {
+        self.url.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use qahm_common::error::ServiceError;
+    use qahm_common::validation::FieldError;
+    use qahm_wire::{error_response, status_of};
+
+    use super::*;
+    use crate::annealer::test_request;
+
+    #[test]
+    fn only_unavailable_overload_deadline_and_abort_are_transient() {
+        let decisions = [
+            (Code::Ok, false),
+            (Code::Cancelled, false),
+            (Code::Unknown, false),
+            (Code::InvalidArgument, false),
+            (Code::DeadlineExceeded, true),
+            (Code::NotFound, false),
+            (Code::AlreadyExists, false),
+            (Code::PermissionDenied, false),
+            (Code::ResourceExhausted, true),
+            (Code::FailedPrecondition, false),
+            (Code::Aborted, true),
+            (Code::OutOfRange, false),
+            (Code::Unimplemented, false),
+            (Code::Internal, false),
+            (Code::Unavailable, true),
+            (Code::DataLoss, false),
+            (Code::Unauthenticated, false),
+        ];
+        for (number, &(code, transient)) in decisions.iter().enumerate() {
+            assert_eq!(code as usize, number, "the table lists the codes in order");
+            assert_eq!(is_transient(code), transient, "{code:?}");
+        }
+    }
+
+    fn quick_retries(max_attempts: u32) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+            deadline: Duration::from_secs(5),
+        }
+    }
+
+    #[test]
+    fn unreachable_remote_fails_after_bounded_retries() {
+        // Port 9 on loopback (discard) is closed on a test machine: connection refused.
+        let mut remote = RemoteAnnealer::new("http://127.0.0.1:9", None, quick_retries(3)).unwrap();
+        match remote.sample(&test_request("t")) {
+            Err(AnnealerError::Unavailable { attempts: 3, .. }) => {}
+            other => panic!("expected Unavailable after 3 attempts, got {other:?}"),
+        }
+    }
+
+    /// A fake annealer that answers each request by its id and counts the requests it gets.
+    #[derive(Clone, Default)]
+    struct Scripted {
+        requests: Arc<AtomicUsize>,
+    }
+
+    fn reply_to(id: &str) -> pb::SampleResponse {
+        let refuse = |e: ServiceError| error_response(id, &status_of(e));
+        match id {
+            // One last chunk with no timing block: cannot be reassembled.
+            "garbage" => {
+                pb::SampleResponse { request_id: id.into(), last_chunk: true, ..Default::default() }
+            }
+            "invalid" => refuse(ServiceError::Invalid(FieldError::new("num_reads", "too many"))),
+            "busy" => refuse(ServiceError::QueueFull { max_queued: 1 }),
+            _ => refuse(ServiceError::Internal("sampling failed".into())),
+        }
+    }
+
+    type Replies =
+        Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::SampleResponse, Status>> + Send>>;
+
+    #[tonic::async_trait]
+    impl pb::annealer_server::Annealer for Scripted {
+        async fn get_properties(
+            &self,
+            _request: tonic::Request<pb::GetPropertiesRequest>,
+        ) -> Result<tonic::Response<pb::SolverProperties>, Status> {
+            Err(Status::unimplemented("not scripted"))
+        }
+
+        type SampleStream = Replies;
+
+        async fn sample(
+            &self,
+            request: tonic::Request<tonic::Streaming<pb::SampleRequest>>,
+        ) -> Result<tonic::Response<Replies>, Status> {
+            let requests = self.requests.clone();
+            let replies = request.into_inner().map(move |r| {
+                requests.fetch_add(1, Ordering::SeqCst);
+                Ok(reply_to(&r?.request_id))
+            });
+            Ok(tonic::Response::new(Box::pin(replies)))
+        }
+    }
+
+    #[test]
+    fn only_transient_refusals_are_retried_and_malformed_answers_never() {
+        let server = tokio::runtime::Runtime::new().unwrap();
+        let listener = server.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let scripted = Scripted::default();
+        let requests = scripted.requests.clone();
+        server.spawn(
+            tonic::transport::Server::builder()
+                .add_service(pb::annealer_server::AnnealerServer::new(scripted))
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        let mut remote = RemoteAnnealer::new(&url, None, quick_retries(3)).unwrap();
+        let mut ask = |id: &str| {
+            let before = requests.load(Ordering::SeqCst);
+            let result = remote.sample(&test_request(id));
+            (result, requests.load(Ordering::SeqCst) - before)
+        };
+        match ask("garbage") {
+            (Err(AnnealerError::Malformed(m)), 1) => assert_eq!(m, "no timing block"),
+            other => panic!("expected one malformed answer, got {other:?}"),
+        }
+        match ask("invalid") {
+            (Err(AnnealerError::Invalid(e)), 1) => {
+                assert_eq!(e, FieldError::new("num_reads", "too many"))
+            }
+            other => panic!("expected one field error, got {other:?}"),
+        }
+        match ask("internal") {
+            (Err(AnnealerError::Rejected { code, message }), 1) => {
+                assert_eq!((code.as_str(), message.as_str()), ("Internal", "sampling failed"))
+            }
+            other => panic!("expected one INTERNAL refusal, got {other:?}"),
+        }
+        match ask("busy") {
+            (Err(AnnealerError::Unavailable { attempts: 3, last }), 3) => {
+                assert!(last.starts_with("ResourceExhausted: queue full"), "{last}")
+            }
+            other => panic!("expected three attempts, got {other:?}"),
+        }
+    }
+}
