@@ -69,7 +69,7 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
 /// Pictures and generated digits at three points of a run leave its result bit-identical.
 fn viewing_changes_nothing(prior: PriorKind) {
     let config = small(prior);
-    let (a, b) = (scratch("plain"), scratch("viewed"));
+    let (a, b) = (scratch(&format!("plain-{prior:?}")), scratch(&format!("viewed-{prior:?}")));
     straight(&config, &a);
     let mut run = Run::create(&b, config, &Connection::default(), &mut |_| {}).unwrap();
     let mut seen = Vec::new();
