@@ -95,7 +95,7 @@ fn training_over_grpc_shrinks_the_prior_moment_gap() {
     let mut described = Vec::new();
     let prior = run::open_prior(&config, None, &connection, &mut |l| described.push(l)).unwrap();
     assert!(described[0].starts_with("annealer: http://127.0.0.1:"), "{described:?}");
-    let mut trainer = Trainer::new(config, train_set, test_set, prior).unwrap();
+    let mut trainer = Trainer::start(config, None, train_set, test_set, prior).unwrap();
     let mut gaps = Vec::new();
     while !trainer.done() {
         let m = trainer.step().unwrap();

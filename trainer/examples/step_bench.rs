@@ -41,7 +41,7 @@ fn main() -> anyhow::Result<()> {
     let (train_set, test_set) = run::load_data(&config.data)?;
     let data = train_set.select(&(0..batch).collect::<Vec<_>>()).visible();
     let prior = run::open_prior(&config, None, &Connection::default(), &mut |_| {})?;
-    let mut trainer = Trainer::new(config.clone(), train_set, test_set, prior)?;
+    let mut trainer = Trainer::start(config.clone(), None, train_set, test_set, prior)?;
 
     // Real updates. The pool's threads start and the allocations settle in the first ones.
     let real_steps = if alone_only { 0 } else { repeats };

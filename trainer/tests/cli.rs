@@ -74,50 +74,31 @@ fn an_existing_run_is_never_overwritten() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A training run in `dir` that would go on for a million quick updates (a classical prior:
+/// what these tests exercise is the process's life, not the annealer), started once
+/// `metrics.jsonl` holds `lines` lines. `extra` are more flags.
 #[cfg(unix)]
-#[test]
-fn sigterm_checkpoints_the_update_in_progress_and_the_run_resumes() {
+fn training_child(dir: &std::path::Path, extra: &[&str], lines: usize) -> std::process::Child {
     use std::process::Stdio;
     use std::time::{Duration, Instant};
 
-    let dir = std::env::temp_dir().join(format!("qahm-sigterm-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist-10k");
-    let run = dir.to_str().unwrap();
-    // A classical prior keeps this quick: what is tested is the signal path, not the annealer.
-    let common = ["--data", data, "--prior", "factorized", "--quiet"];
     let child = Command::new(env!("CARGO_BIN_EXE_trainer"))
-        .args(["train", "--run", run, "--iterations", "1000000"])
-        .args(common)
+        .args(["train", "--run", dir.to_str().unwrap(), "--iterations", "1000000"])
+        .args(["--data", data, "--prior", "factorized", "--quiet"])
+        .args(extra)
         .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
+        .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until updates are being written, then ask it to stop.
     let metrics = dir.join("metrics.jsonl");
     let started = Instant::now();
-    while std::fs::read_to_string(&metrics).map(|m| m.lines().count()).unwrap_or(0) < 20 {
+    while std::fs::read_to_string(&metrics).map(|m| m.lines().count()).unwrap_or(0) < lines {
         assert!(started.elapsed() < Duration::from_secs(60), "no training progress");
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(20));
     }
-    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(kill.success());
-    let out = child.wait_with_output().unwrap();
-    assert!(!out.status.success(), "an interrupted run must not look finished");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let last = stderr.lines().last().unwrap_or_default();
-    assert!(last.contains("interrupted at update") && last.contains("--resume"), "{stderr}");
-
-    // The checkpoint holds exactly the updates the metrics recorded, and the run continues.
-    let checkpoint: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("checkpoint.json")).unwrap()).unwrap();
-    let done = std::fs::read_to_string(&metrics).unwrap().lines().count() as u64;
-    assert_eq!(checkpoint["iteration"].as_u64(), Some(done));
-    let out = trainer(&["train", "--resume", run, "--stop-after", "3", "--quiet"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let after = std::fs::read_to_string(&metrics).unwrap().lines().count() as u64;
-    assert_eq!(after, done + 3);
-    std::fs::remove_dir_all(&dir).unwrap();
+    child
 }
 
 /// `metrics.jsonl` as update numbers, in file order.
@@ -131,40 +112,53 @@ fn updates_in(metrics: &std::path::Path) -> Vec<u64> {
         .collect()
 }
 
+/// The update count a run's checkpoint holds.
+fn checkpointed(dir: &std::path::Path) -> u64 {
+    let checkpoint: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("checkpoint.json")).unwrap()).unwrap();
+    checkpoint["iteration"].as_u64().unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_checkpoints_the_update_in_progress_and_the_run_resumes() {
+    let dir = std::env::temp_dir().join(format!("qahm-sigterm-{}", std::process::id()));
+    let child = training_child(&dir, &[], 20);
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "an interrupted run must not look finished");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.contains("interrupted at update") && last.contains("--resume"), "{stderr}");
+
+    // The checkpoint holds exactly the updates the metrics recorded, and the run continues.
+    let metrics = dir.join("metrics.jsonl");
+    let done = updates_in(&metrics).len() as u64;
+    assert_eq!(checkpointed(&dir), done);
+    let out =
+        trainer(&["train", "--resume", dir.to_str().unwrap(), "--stop-after", "3", "--quiet"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(updates_in(&metrics), (1..=done + 3).collect::<Vec<_>>());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[cfg(unix)]
 #[test]
 fn after_sigkill_and_resume_every_update_is_in_the_metrics_exactly_once() {
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
-
     let dir = std::env::temp_dir().join(format!("qahm-sigkill-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist-10k");
-    let run = dir.to_str().unwrap();
     // Checkpoints every 7 updates, so a kill lands between checkpoints with updates logged
     // after the last one: those are the lines a resume must not keep twice.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trainer"))
-        .args(["train", "--run", run, "--iterations", "1000000", "--checkpoint-every", "7"])
-        .args(["--data", data, "--prior", "factorized", "--quiet"])
-        .stderr(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let metrics = dir.join("metrics.jsonl");
-    let started = Instant::now();
-    while std::fs::read_to_string(&metrics).map(|m| m.lines().count()).unwrap_or(0) < 60 {
-        assert!(started.elapsed() < Duration::from_secs(60), "no training progress");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = training_child(&dir, &["--checkpoint-every", "7"], 60);
     child.kill().unwrap(); // SIGKILL: no chance to checkpoint
     child.wait().unwrap();
-    let checkpoint: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("checkpoint.json")).unwrap()).unwrap();
-    let saved = checkpoint["iteration"].as_u64().unwrap();
+    let saved = checkpointed(&dir);
+    let metrics = dir.join("metrics.jsonl");
     let logged = updates_in(&metrics);
     assert!(saved >= 56 && saved.is_multiple_of(7), "checkpoint at {saved}");
 
-    let out = trainer(&["train", "--resume", run, "--stop-after", "10", "--quiet"]);
+    let out =
+        trainer(&["train", "--resume", dir.to_str().unwrap(), "--stop-after", "10", "--quiet"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let after = updates_in(&metrics);
     assert_eq!(

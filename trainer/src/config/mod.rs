@@ -24,7 +24,7 @@ pub(crate) mod schema;
 
 pub use schema::{FieldSpec, Kind};
 use schema::{
-    SEED, Section, at_least, closed, count, negative, non_negative, open_closed, section,
+    SEED, Section, at_least, closed, count, fraction, negative, non_negative, open_closed, section,
 };
 
 /// A setting that cannot work, or a layer that does not parse.
@@ -143,7 +143,7 @@ section! {
         /// Learning rate at the end of the linear decay.
         pub lr_end: f64, flag "lr-end", check open_closed(0.0, 10.0);
         /// Fraction of the run at lr_start before the linear decay to lr_end.
-        pub lr_hold_fraction: f64, flag "lr-hold-fraction", check closed(0.0, 1.0);
+        pub lr_hold_fraction: f64, flag "lr-hold-fraction", check fraction();
     }
 }
 

@@ -69,6 +69,11 @@ pub const fn closed(min: f64, max: f64) -> Check {
     Check::Real { min, min_open: false, max, max_open: false }
 }
 
+/// `[0, 1]`: a fraction.
+pub const fn fraction() -> Check {
+    closed(0.0, 1.0)
+}
+
 /// `(min, max]` for reals.
 pub const fn open_closed(min: f64, max: f64) -> Check {
     Check::Real { min, min_open: true, max, max_open: false }

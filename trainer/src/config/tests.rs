@@ -159,17 +159,25 @@ fn values_of_the_wrong_kind_are_named() {
     assert!(e.to_string().contains("one of quantum, factorized, boltzmann"), "{e}");
 }
 
+/// The error of `value` for setting `path` on the command line: from the layer, from
+/// validation or, `by_solver`, from the check against DW_2000Q_5's properties.
+fn refusal(path: &str, value: &str, by_solver: bool) -> ConfigError {
+    let mut layer = Layer::new("command line");
+    let checked = layer.set_text(field(path).unwrap(), value).and_then(|()| build(None, &[layer]));
+    match (checked, by_solver) {
+        (Ok(config), true) => config.check_solver(&dw_2000q()).unwrap_err(),
+        (Ok(_), false) => panic!("{path} = {value} was accepted"),
+        (Err(e), _) => e,
+    }
+}
+
 /// One test per validation rule: the setting given `value` on the command line must be
-/// refused by an error naming it and saying what is allowed.
+/// refused (`solver`: by the solver's properties) by an error naming it and what is allowed.
 macro_rules! refused {
-    ($($name:ident: $path:literal = $value:literal => $message:literal;)*) => {$(
+    ($($name:ident: $path:literal = $value:literal $(, $solver:ident)? => $message:literal;)*) => {$(
         #[test]
         fn $name() {
-            let mut layer = Layer::new("command line");
-            let e = layer
-                .set_text(field($path).unwrap(), $value)
-                .and_then(|()| build(None, &[layer]).map(drop))
-                .unwrap_err();
+            let e = refusal($path, $value, false $(|| stringify!($solver) == "solver")?);
             assert_eq!(e.field_name(), Some($path), "{e}");
             assert_eq!(e.to_string(), concat!($path, ": ", $message));
         }
@@ -211,25 +219,12 @@ fn dw_2000q() -> qahm_common::properties::SolverProperties {
     )
 }
 
-/// One test per rule only the solver knows: refused by `check_solver` with the solver's range.
-macro_rules! refused_by_the_solver {
-    ($($name:ident: $path:literal = $value:literal => $message:literal;)*) => {$(
-        #[test]
-        fn $name() {
-            let c = build(None, &[flags(&[($path, $value)])]).unwrap();
-            let e = c.check_solver(&dw_2000q()).unwrap_err();
-            assert_eq!(e.field_name(), Some($path), "{e}");
-            assert_eq!(e.to_string(), concat!($path, ": ", $message));
-        }
-    )*};
-}
-
-refused_by_the_solver! {
-    annealing_time_below_the_solvers_range_is_refused: "annealing.annealing_time" = "1"
+refused! {
+    annealing_time_below_the_solvers_range_is_refused: "annealing.annealing_time" = "1", solver
         => "1 µs is outside DW_2000Q_5's annealing_time_range [5, 2000] µs";
-    annealing_chain_strength_beyond_j_range_is_refused: "annealing.chain_strength" = "-2"
+    annealing_chain_strength_beyond_j_range_is_refused: "annealing.chain_strength" = "-2", solver
         => "-2 is outside DW_2000Q_5's j_range [-1, 1]";
-    annealing_reads_per_call_above_the_solvers_limit_is_refused: "annealing.reads_per_call" = "900"
+    annealing_reads_per_call_above_the_solvers_limit_is_refused: "annealing.reads_per_call" = "900", solver
         // (1,000,000 µs run duration − 1000 µs programming thermalization) / (1000 µs anneal
         // + 198.4 µs readout) = 833.6 reads.
         => "900 is outside [0, 833] (DW_2000Q_5 takes at most 833 reads per call at 1000 µs; 0 = that limit)";

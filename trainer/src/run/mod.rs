@@ -206,10 +206,7 @@ impl Run {
             config.data.dir.display()
         ));
         let prior = open_prior(&config, state.as_ref().map(|s| s.prior.clone()), connection, log)?;
-        let trainer = match state {
-            Some(state) => Trainer::resume(config, state, train, test, prior)?,
-            None => Trainer::new(config, train, test, prior)?,
-        };
+        let trainer = Trainer::start(config, state, train, test, prior)?;
         let metrics = MetricsLog::open(&dir.join(METRICS_FILE), trainer.iteration())?;
         let annealer = match trainer.config().prior.kind {
             PriorKind::Quantum => connection.annealer.clone(),

@@ -93,35 +93,31 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// A fresh run: weights drawn from the run's stream, visible biases from the data.
-    pub fn new(
+    /// A run from its start (`state` None: weights drawn from the run's stream, visible biases
+    /// from the data) or from a checkpoint's state (`prior` built from `state.prior`).
+    pub fn start(
         config: RunConfig,
+        state: Option<TrainingState>,
         train: Dataset,
         test: Dataset,
         prior: Box<dyn Prior + Send>,
     ) -> Result<Self, RunError> {
         config.validate()?;
-        let mut rng = seed::run_stream(config.run.seed);
-        let mut machine =
-            HelmholtzMachine::new(config.sizes(), config.model.init_std as f32, &mut rng)?;
         let train_visible = train.visible();
-        machine.set_visible_bias_from_data(train_visible.view());
-        let state =
-            TrainingState { iteration: 0, machine, prior: prior.state(), rng, wall_seconds: 0.0 };
-        Ok(Self::assemble(config, state, prior, train, test, train_visible))
-    }
-
-    /// A run continued from a checkpoint's state (`prior` built from `state.prior`).
-    pub fn resume(
-        config: RunConfig,
-        state: TrainingState,
-        train: Dataset,
-        test: Dataset,
-        prior: Box<dyn Prior + Send>,
-    ) -> Result<Self, RunError> {
-        config.validate()?;
-        state.machine.validate()?;
-        let train_visible = train.visible();
+        let state = match state {
+            Some(state) => {
+                state.machine.validate()?;
+                state
+            }
+            None => {
+                let mut rng = seed::run_stream(config.run.seed);
+                let init_std = config.model.init_std as f32;
+                let mut machine = HelmholtzMachine::new(config.sizes(), init_std, &mut rng)?;
+                machine.set_visible_bias_from_data(train_visible.view());
+                let prior_state = prior.state();
+                TrainingState { iteration: 0, machine, prior: prior_state, rng, wall_seconds: 0.0 }
+            }
+        };
         Ok(Self::assemble(config, state, prior, train, test, train_visible))
     }
 
