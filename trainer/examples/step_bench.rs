@@ -15,7 +15,6 @@
 use std::str::FromStr;
 use std::time::Instant;
 
-use clap::ValueEnum;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trainer::config::{Preset, RunConfig};
@@ -33,7 +32,8 @@ fn main() -> anyhow::Result<()> {
         [preset, repeats, mode] if mode == "alone" => (preset, repeats, true),
         _ => anyhow::bail!("usage: step_bench default|paper REPEATS [alone]"),
     };
-    let preset = Preset::from_str(preset, true).map_err(anyhow::Error::msg)?;
+    let preset = Preset::from_name(preset)
+        .ok_or_else(|| anyhow::anyhow!("preset {preset:?} is not one of {:?}", Preset::NAMES))?;
     let repeats = usize::from_str(repeats)?;
     let mut config = RunConfig::preset(preset);
     config.evaluation.every = u64::MAX;

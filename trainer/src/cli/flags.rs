@@ -7,7 +7,7 @@ use clap::builder::{PossibleValuesParser, ValueParser};
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
 
 use crate::config::layers::Layer;
-use crate::config::{self, ConfigError, FieldSpec, Kind};
+use crate::config::{self, Check, ConfigError, FieldSpec, Kind};
 
 /// The settings given on the command line, as typed.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -48,7 +48,10 @@ fn arg(spec: &'static FieldSpec) -> Arg {
         .value_name(value_name)
         .value_parser(parser)
         .allow_negative_numbers(spec.kind == Kind::Real)
-        .help(spec.summary())
+        .help(match spec.check {
+            Check::Free => spec.summary().to_string(),
+            range => format!("{} Allowed: {range}.", spec.summary()),
+        })
         .help_heading("Settings (flag, or its key in config.toml)")
 }
 

@@ -62,8 +62,10 @@ impl AnnealerArgs {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Starting settings [default: default, or the `preset` a --config file names].
-    #[arg(long, value_enum)]
+    /// Starting settings: `default` (minibatches, a decaying learning rate; learns well in
+    /// minutes) or `paper` (Algorithm 1 as published) [default: default, or the `preset` a
+    /// --config file names].
+    #[arg(long, value_parser = named(Preset::NAMES, Preset::from_name))]
     preset: Option<Preset>,
     /// A TOML file of settings (any of the run's config.toml), applied over the preset.
     #[arg(long)]
@@ -124,7 +126,7 @@ pub struct ReconstructArgs {
     #[arg(long)]
     run: PathBuf,
     /// Which half of each image to hide.
-    #[arg(long, value_enum, default_value_t = Region::Bottom)]
+    #[arg(long, value_parser = named(Region::NAMES, Region::from_name), default_value = "bottom")]
     corrupt: Region,
     /// How many test images.
     #[arg(long, default_value_t = 10)]
@@ -143,6 +145,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Classify(args) => classify(args),
         Command::Reconstruct(args) => reconstruct(args),
     }
+}
+
+/// A parser for a flag that takes one of `names`, turned into a `T` by `from_name`.
+fn named<T: Clone + Send + Sync + 'static>(
+    names: &'static [&'static str],
+    from_name: fn(&str) -> Option<T>,
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(names)
+        .map(move |name: String| from_name(&name).expect("clap admits only the possible values"))
 }
 
 /// A count flag outside its range, as one line naming the flag.

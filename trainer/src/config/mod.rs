@@ -22,7 +22,7 @@ pub mod layers;
 pub mod legacy;
 pub(crate) mod schema;
 
-pub use schema::{FieldSpec, Kind};
+pub use schema::{Check, FieldSpec, Kind};
 use schema::{
     SEED, Section, at_least, closed, count, fraction, negative, non_negative, open_closed, section,
 };
@@ -53,7 +53,7 @@ impl ConfigError {
 }
 
 /// Which settings a run starts from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
     /// Minibatches and a decaying learning rate: learns well in minutes.
@@ -76,7 +76,7 @@ impl Preset {
 }
 
 /// Which prior sits on the deepest layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PriorKind {
     /// The annealer-backed Boltzmann prior of the paper.
@@ -89,6 +89,8 @@ pub enum PriorKind {
 }
 
 impl PriorKind {
+    pub const NAMES: &'static [&'static str] = &["quantum", "factorized", "boltzmann"];
+
     pub fn name(self) -> &'static str {
         match self {
             PriorKind::Quantum => "quantum",
@@ -99,7 +101,7 @@ impl PriorKind {
 }
 
 impl schema::Setting for PriorKind {
-    const KIND: Kind = Kind::Choice(&["quantum", "factorized", "boltzmann"]);
+    const KIND: Kind = Kind::Choice(PriorKind::NAMES);
     fn check(&self, _path: &str, _check: &schema::Check) -> Result<(), ConfigError> {
         Ok(())
     }

@@ -21,7 +21,7 @@ pub enum Kind {
 }
 
 /// One setting: where it lives and how it is spelt.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FieldSpec {
     /// Its section (`schedule`).
     pub section: &'static str,
@@ -34,6 +34,8 @@ pub struct FieldSpec {
     /// Its documentation (the field's doc comment).
     pub doc: &'static str,
     pub kind: Kind,
+    /// Its allowed values.
+    pub check: Check,
 }
 
 impl FieldSpec {
@@ -235,15 +237,14 @@ macro_rules! section {
                     flag: $flag,
                     doc: concat!($($doc, "\n",)*),
                     kind: <$ty as $crate::config::schema::Setting>::KIND,
+                    check: $check,
                 },
             )*];
             fn check(&self) -> Result<(), $crate::config::ConfigError> {
+                let mut specs = Self::FIELDS.iter();
                 $(
-                    $crate::config::schema::Setting::check(
-                        &self.$field,
-                        concat!($key, ".", stringify!($field)),
-                        &$check,
-                    )?;
+                    let spec = specs.next().expect("one spec per field");
+                    $crate::config::schema::Setting::check(&self.$field, spec.path, &spec.check)?;
                 )*
                 Ok(())
             }

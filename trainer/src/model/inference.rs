@@ -122,7 +122,7 @@ pub fn argmax_rows(scores: ArrayView2<f32>) -> Vec<u8> {
 
 /// A part of a square image to hide for [`HelmholtzMachine::inpaint`]: one half of the rows or
 /// of the columns (see [`region_mask`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Region {
     /// Rows `0..side/2`.
@@ -133,6 +133,18 @@ pub enum Region {
     Left,
     /// Columns `side/2..side`.
     Right,
+}
+
+impl Region {
+    /// The regions' names, as serde and the command line spell them.
+    pub const NAMES: &'static [&'static str] = &["top", "bottom", "left", "right"];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Region::Top, Region::Bottom, Region::Left, Region::Right]
+            .into_iter()
+            .zip(Self::NAMES)
+            .find_map(|(r, n)| (*n == name).then_some(r))
+    }
 }
 
 /// Which pixels of a `side × side` image (row-major) `region` hides: `true` = hidden,
@@ -225,7 +237,8 @@ mod tests {
         assert_eq!(region_mask(Region::Left, 3).iter().filter(|&&h| h).count(), 3);
         assert_eq!(serde_json::to_string(&Region::Left).unwrap(), "\"left\"");
         assert_eq!(serde_json::from_str::<Region>("\"bottom\"").unwrap(), Region::Bottom);
-        assert_eq!(<Region as clap::ValueEnum>::from_str("top", false), Ok(Region::Top));
+        assert_eq!(Region::from_name("top"), Some(Region::Top));
+        assert_eq!(Region::from_name("Top"), None);
     }
 
     /// The mean-field reconstruction of `v` computed naively in f64 from the weights.
