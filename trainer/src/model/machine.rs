@@ -222,18 +222,6 @@ impl HelmholtzMachine {
         };
         (RecognitionGradient { v_to_u1: g_bottom, u1_to_u2: g_top }, stats)
     }
-
-    /// One sleep phase with plain gradient ascent at rate `lr` on the recognition network.
-    pub fn sleep_step<R: Rng + ?Sized>(
-        &mut self,
-        u2_prior: ArrayView2<f32>,
-        lr: f32,
-        rng: &mut R,
-    ) -> SleepStats {
-        let (grad, stats) = self.sleep_gradient(u2_prior, rng);
-        self.recognition.apply(&grad, lr);
-        stats
-    }
 }
 
 #[cfg(test)]
@@ -300,7 +288,11 @@ mod tests {
         let (px, cls) = dream.view().split_at(Axis(1), 256);
         assert!(cls.iter().all(|&x| x == 1.0 || x == -1.0));
         assert!(px.iter().all(|&x| x.abs() < 1.0));
-        let ss = m.sleep_step(u2.view(), 0.1, &mut r);
+        let ss = {
+            let (g, s) = m.sleep_gradient(u2.view(), &mut r);
+            m.recognition.apply(&g, 0.1);
+            s
+        };
         assert!(ss.objective().is_finite() && ss.objective() < 0.0);
         assert_eq!(m.generate(u2.view(), &mut r).dim(), (13, 266));
         assert_eq!(m.reconstruct(v.view()).visible.dim(), (11, 266));
@@ -324,7 +316,11 @@ mod tests {
             let mut log = Vec::new();
             for _ in 0..3 {
                 let w = m.wake_step(v.view(), 0.05, &mut r);
-                let s = m.sleep_step(u2.view(), 0.05, &mut r);
+                let s = {
+                    let (g, s) = m.sleep_gradient(u2.view(), &mut r);
+                    m.recognition.apply(&g, 0.05);
+                    s
+                };
                 log.push((w.objective(), w.pixel_mse, s.objective(), w.u2));
             }
             (m, log)
@@ -406,7 +402,8 @@ mod tests {
             let means = w.u2.mean_axis(Axis(0)).unwrap();
             let prior_means = means.broadcast((200, sizes.hidden2)).unwrap().to_owned();
             let u2 = sample_pm1(prior_means.view(), &mut r);
-            m.sleep_step(u2.view(), 0.1, &mut r);
+            let (g, _) = m.sleep_gradient(u2.view(), &mut r);
+            m.recognition.apply(&g, 0.1);
             first_wake.get_or_insert(w.objective());
             last_wake = w.objective();
         }
