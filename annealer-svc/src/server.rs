@@ -5,15 +5,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use qahm_common::error::ServiceError;
 use qahm_emulator::{ConfigError, Device, DeviceConfig};
 use qahm_proto::pb::annealer_server::AnnealerServer;
-use qahm_wire::status_of;
+use qahm_wire::serving::{BearerAuth, reflection_v1, reflection_v1alpha};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::service::Interceptor;
 use tonic::transport::server::TcpIncoming;
-use tonic::{Request, Status};
 
 use crate::service::{AnnealerService, ServiceLimits};
 
@@ -26,44 +23,6 @@ pub struct ServerConfig {
     pub token: Option<String>,
     /// How long in-flight requests may take to finish after shutdown begins.
     pub drain_timeout: Duration,
-}
-
-/// Checks `authorization: Bearer <token>` on every call.
-#[derive(Clone)]
-pub struct BearerAuth {
-    expected: Option<Arc<str>>,
-}
-
-impl BearerAuth {
-    pub fn new(token: Option<&str>) -> Self {
-        BearerAuth { expected: token.map(Arc::from) }
-    }
-}
-
-/// Compares without an early exit, so the time taken does not reveal a matching prefix.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-impl Interceptor for BearerAuth {
-    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
-        let Some(expected) = &self.expected else { return Ok(request) };
-        let refuse = |why: &str| status_of(ServiceError::Unauthenticated(why.into()));
-        let header = request
-            .metadata()
-            .get("authorization")
-            .ok_or_else(|| refuse("missing bearer token"))?;
-        let presented = header
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| refuse("expected 'Bearer <token>'"))?;
-        if constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
-            Ok(request)
-        } else {
-            Err(refuse("invalid bearer token"))
-        }
-    }
 }
 
 /// Errors that stop the server from starting or running.
@@ -100,14 +59,7 @@ pub async fn serve_device(
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<AnnealerServer<AnnealerService>>().await;
 
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(qahm_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(qahm_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    let (reflection_v1, reflection_v1alpha) = (reflection_v1()?, reflection_v1alpha()?);
 
     let auth = BearerAuth::new(config.token.as_deref());
     let annealer =
@@ -158,28 +110,4 @@ pub async fn serve_device(
     }
     tracing::info!("annealer-svc stopped");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn call(auth: &mut BearerAuth, header: Option<&str>) -> Result<(), tonic::Code> {
-        let mut request = Request::new(());
-        if let Some(h) = header {
-            request.metadata_mut().insert("authorization", h.parse().unwrap());
-        }
-        auth.call(request).map(|_| ()).map_err(|s| s.code())
-    }
-
-    #[test]
-    fn bearer_auth_accepts_only_the_configured_token() {
-        let mut open = BearerAuth::new(None);
-        assert_eq!(call(&mut open, None), Ok(()));
-        let mut auth = BearerAuth::new(Some("s3cret"));
-        assert_eq!(call(&mut auth, Some("Bearer s3cret")), Ok(()));
-        assert_eq!(call(&mut auth, None), Err(tonic::Code::Unauthenticated));
-        assert_eq!(call(&mut auth, Some("Bearer s3cre")), Err(tonic::Code::Unauthenticated));
-        assert_eq!(call(&mut auth, Some("Basic s3cret")), Err(tonic::Code::Unauthenticated));
-    }
 }

@@ -1,5 +1,5 @@
 //! The qahm gRPC contract. [`pb`] holds the generated messages and services of
-//! `qahm.annealer.v1`; [`FILE_DESCRIPTOR_SET`] feeds gRPC server reflection.
+//! `qahm.annealer.v1`, [`trainer_pb`] those of `qahm.trainer.v1`; [`FILE_DESCRIPTOR_SET`] feeds gRPC server reflection.
 
 #![allow(clippy::all, clippy::pedantic, missing_docs)]
 
@@ -8,6 +8,11 @@ pub mod qahm {
     pub mod annealer {
         pub mod v1 {
             tonic::include_proto!("qahm.annealer.v1");
+        }
+    }
+    pub mod trainer {
+        pub mod v1 {
+            tonic::include_proto!("qahm.trainer.v1");
         }
     }
 }
@@ -20,6 +25,7 @@ pub mod google {
 }
 
 pub use qahm::annealer::v1 as pb;
+pub use qahm::trainer::v1 as trainer_pb;
 
 /// The encoded `FileDescriptorSet` of every `.proto` file in this crate, for reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("qahm_descriptor");

@@ -91,7 +91,7 @@ fn training_over_grpc_shrinks_the_prior_moment_gap() {
     let url = start_annealer(&runtime);
     let config = prior_learning_config();
     let (train_set, test_set) = run::load_data(&config.data).unwrap();
-    let connection = Connection { annealer: Some(url), token: None };
+    let connection = Connection::to(Some(url), None);
     let mut described = Vec::new();
     let prior = run::open_prior(&config, None, &connection, &mut |l| described.push(l)).unwrap();
     assert!(described[0].starts_with("annealer: http://127.0.0.1:"), "{described:?}");

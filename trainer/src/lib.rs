@@ -16,3 +16,4 @@ pub mod model;
 pub mod prior;
 pub mod run;
 pub mod seed;
+pub mod service;

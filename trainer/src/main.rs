@@ -7,11 +7,16 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = trainer::cli::Cli::parse();
+    // A service logs what it does; a command only what went wrong.
+    let level = match cli.command {
+        trainer::cli::Command::Serve(_) => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
         .init();
     match trainer::cli::run(cli) {

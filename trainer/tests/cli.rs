@@ -17,7 +17,7 @@ fn assert_one_line_error(out: &Output, needle: &str) {
 
 #[test]
 fn every_command_has_help() {
-    for command in ["train", "generate", "classify", "reconstruct"] {
+    for command in ["train", "generate", "classify", "reconstruct", "serve", "runs", "watch"] {
         let out = trainer(&[command, "--help"]);
         assert!(out.status.success(), "{command} --help");
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"));

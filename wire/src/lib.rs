@@ -3,6 +3,7 @@
 //!
 //! - [`convert`]: [`ToProto`] / [`FromProto`] for solver properties, requests and timing.
 //! - [`answer`]: an answer split into response chunks, and reassembled from them.
+//! - [`serving`]: bearer-token auth and reflection, shared by every qahm server.
 //! - [`status`]: the one exhaustive map of [`ServiceError`] to a gRPC status, the in-band
 //!   `google.rpc.Status` of a failed request, and a field error read back from a status.
 //!
@@ -13,6 +14,7 @@
 
 pub mod answer;
 pub mod convert;
+pub mod serving;
 pub mod status;
 
 pub use answer::{AnswerAssembler, AnswerError, answer_chunks, error_response};

@@ -20,7 +20,7 @@ use thiserror::Error;
 
 mod remote;
 
-pub use remote::{RemoteAnnealer, RetryPolicy};
+pub use remote::{RemoteAnnealer, RetryPolicy, SharedConnections};
 
 /// Why a sampling call failed for good.
 #[derive(Debug, Error)]

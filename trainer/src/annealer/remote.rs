@@ -92,10 +92,88 @@ struct OpenStream {
     inbound: tonic::Streaming<pb::SampleResponse>,
 }
 
+/// Where a client's connections come from: a fresh one for each stream it opens, or one
+/// shared HTTP/2 connection (which reconnects by itself) for every client of an address.
+#[derive(Clone)]
+enum Link {
+    Own(Box<Endpoint>),
+    Shared(Channel),
+}
+
+impl Link {
+    async fn channel(&self) -> Result<Channel, Status> {
+        match self {
+            Link::Own(endpoint) => endpoint
+                .connect()
+                .await
+                .map_err(|e| Status::unavailable(format!("cannot connect: {e}"))),
+            Link::Shared(channel) => Ok(channel.clone()),
+        }
+    }
+}
+
+fn endpoint(url: &str) -> Result<Endpoint, AnnealerError> {
+    Ok(Endpoint::from_shared(url.to_string())
+        .map_err(|e| AnnealerError::Address(url.into(), e.to_string()))?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true))
+}
+
+/// One connection per annealer address, shared by every client made through it: the trainer
+/// service's runs multiplex their `Sample` streams over it. Connections are opened lazily on
+/// the runtime given at creation, which must outlive the clients.
+pub struct SharedConnections {
+    runtime: tokio::runtime::Handle,
+    channels: std::sync::Mutex<std::collections::HashMap<String, Channel>>,
+}
+
+impl SharedConnections {
+    pub fn new(runtime: tokio::runtime::Handle) -> Self {
+        SharedConnections { runtime, channels: Default::default() }
+    }
+
+    /// A client of `url` over the shared connection to it.
+    pub fn client(
+        &self,
+        url: &str,
+        token: Option<String>,
+        retry: RetryPolicy,
+    ) -> Result<RemoteAnnealer, AnnealerError> {
+        let channel = {
+            let mut channels = self.channels.lock().expect("connection map lock");
+            match channels.get(url) {
+                Some(channel) => channel.clone(),
+                None => {
+                    let _entered = self.runtime.enter();
+                    let channel = endpoint(url)?.connect_lazy();
+                    channels.insert(url.to_string(), channel.clone());
+                    channel
+                }
+            }
+        };
+        RemoteAnnealer::with_link(url, Link::Shared(channel), token, retry)
+    }
+
+    /// Addresses with an open (or opening) connection.
+    pub fn len(&self) -> usize {
+        self.channels.lock().expect("connection map lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Debug for SharedConnections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedConnections").field("addresses", &self.len()).finish()
+    }
+}
+
 /// gRPC client of a remote annealer.
 pub struct RemoteAnnealer {
     url: String,
-    endpoint: Endpoint,
+    link: Link,
     token: Option<String>,
     retry: RetryPolicy,
     runtime: tokio::runtime::Runtime,
@@ -119,33 +197,28 @@ impl tonic::service::Interceptor for TokenInterceptor {
 }
 
 impl RemoteAnnealer {
+    /// A client with a connection of its own.
     pub fn new(
         url: &str,
         token: Option<String>,
         retry: RetryPolicy,
     ) -> Result<Self, AnnealerError> {
-        let endpoint = Endpoint::from_shared(url.to_string())
-            .map_err(|e| AnnealerError::Address(url.into(), e.to_string()))?
-            .connect_timeout(Duration::from_secs(5))
-            .tcp_nodelay(true);
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let jitter = rand::SeedableRng::seed_from_u64(rand::random());
-        Ok(RemoteAnnealer {
-            url: url.into(),
-            endpoint,
-            token,
-            retry,
-            runtime,
-            stream: None,
-            jitter,
-        })
+        Self::with_link(url, Link::Own(Box::new(endpoint(url)?)), token, retry)
     }
 
-    async fn connect(endpoint: &Endpoint, token: &Option<String>) -> Result<Client, Status> {
-        let channel = endpoint
-            .connect()
-            .await
-            .map_err(|e| Status::unavailable(format!("cannot connect: {e}")))?;
+    fn with_link(
+        url: &str,
+        link: Link,
+        token: Option<String>,
+        retry: RetryPolicy,
+    ) -> Result<Self, AnnealerError> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let jitter = rand::SeedableRng::seed_from_u64(rand::random());
+        Ok(RemoteAnnealer { url: url.into(), link, token, retry, runtime, stream: None, jitter })
+    }
+
+    async fn connect(link: &Link, token: &Option<String>) -> Result<Client, Status> {
+        let channel = link.channel().await?;
         let token = match token {
             Some(t) => Some(
                 format!("Bearer {t}")
@@ -187,14 +260,14 @@ impl RemoteAnnealer {
     }
 
     fn sample_once(&mut self, request: &pb::SampleRequest) -> Result<Answer, Failure> {
-        let endpoint = self.endpoint.clone();
+        let link = self.link.clone();
         let token = self.token.clone();
         let deadline = self.retry.deadline;
         let mut stream = self.stream.take();
         let result = self.runtime.block_on(async {
             tokio::time::timeout(deadline, async {
                 if stream.is_none() {
-                    let mut client = Self::connect(&endpoint, &token).await?;
+                    let mut client = Self::connect(&link, &token).await?;
                     let (tx, rx) = mpsc::channel(16);
                     let inbound = client
                         .sample(tokio_stream::wrappers::ReceiverStream::new(rx))
@@ -237,12 +310,12 @@ impl RemoteAnnealer {
 
 impl Annealer for RemoteAnnealer {
     fn properties(&mut self) -> Result<SolverProperties, AnnealerError> {
-        let endpoint = self.endpoint.clone();
+        let link = self.link.clone();
         let token = self.token.clone();
         let deadline = self.retry.deadline;
         let wire = self.with_retries(|me| {
             me.runtime.block_on(async {
-                let mut client = Self::connect(&endpoint, &token).await?;
+                let mut client = Self::connect(&link, &token).await?;
                 let mut request = tonic::Request::new(pb::GetPropertiesRequest {});
                 request.set_timeout(deadline);
                 Ok(client.get_properties(request).await?.into_inner())

@@ -1,26 +1,31 @@
-//! The `trainer` command line: parses, calls the library, prints. `train`, `generate`,
-//! `classify`, `reconstruct`.
+//! The `trainer` command line: parses, calls, prints. `train`, `generate`, `classify` and
+//! `reconstruct` work on a local run directory ([`local`]) or, with `--trainer URL`, on a run
+//! of a trainer service ([`remote`]), with the same output files either way; `runs` and
+//! `watch` talk to a service; `serve` is one ([`serve`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
 use ndarray::{Array2, Axis};
-use tokio_util::sync::CancellationToken;
 
 use crate::config::Preset;
+use crate::config::RunConfig;
 use crate::config::layers::{self, Layer};
 use crate::eval;
 use crate::model::Region;
+use crate::run::Connection;
 use crate::run::files::{npy_f32, npy_u8, write_atomic};
 use crate::run::pictures::{GridLayout, write_grid};
-use crate::run::{self, Checkpoint, Connection, Run, Stop};
-use crate::seed;
 
 mod flags;
+mod local;
+mod remote;
+mod serve;
 mod signals;
 
 pub use flags::ConfigFlags;
+pub use serve::ServeArgs;
 
 /// Quantum-assisted Helmholtz machines trained gray-box by wake-sleep through an annealer.
 #[derive(Debug, Parser)]
@@ -40,6 +45,12 @@ pub enum Command {
     Classify(ClassifyArgs),
     /// Corrupt part of test images and restore them through the model (PNG before/after).
     Reconstruct(ReconstructArgs),
+    /// Serve training runs over gRPC (`qahm.trainer.v1`).
+    Serve(Box<ServeArgs>),
+    /// List the runs of a trainer service.
+    Runs(RunsArgs),
+    /// Follow a run of a trainer service to its end.
+    Watch(WatchArgs),
 }
 
 /// Where the annealer is (not part of a run's settings).
@@ -50,14 +61,31 @@ pub struct AnnealerArgs {
     #[arg(long, env = "QAHM_ANNEALER")]
     annealer: Option<String>,
     /// Bearer token for the remote annealer.
-    #[arg(long, env = "QAHM_ANNEALER_TOKEN", hide_env_values = true)]
+    #[arg(
+        long = "annealer-token",
+        visible_alias = "token",
+        env = "QAHM_ANNEALER_TOKEN",
+        hide_env_values = true
+    )]
     token: Option<String>,
 }
 
 impl AnnealerArgs {
     fn connection(&self) -> Connection {
-        Connection { annealer: self.annealer.clone(), token: self.token.clone() }
+        Connection::to(self.annealer.clone(), self.token.clone())
     }
+}
+
+/// A trainer service to work through instead of a local run directory.
+#[derive(Debug, Args)]
+pub struct ServiceArgs {
+    /// A trainer service, e.g. http://127.0.0.1:50061: the run is the service's run named by
+    /// the last part of --run (or --resume).
+    #[arg(long, env = "QAHM_TRAINER")]
+    trainer: Option<String>,
+    /// Bearer token for the trainer service.
+    #[arg(long, env = "QAHM_TRAINER_TOKEN", hide_env_values = true)]
+    trainer_token: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +106,8 @@ pub struct TrainArgs {
     resume: Option<PathBuf>,
     #[command(flatten)]
     annealer: AnnealerArgs,
+    #[command(flatten)]
+    service: ServiceArgs,
     /// Stop after this many updates of this invocation (checkpointing first); for tests and
     /// for splitting long runs.
     #[arg(long)]
@@ -89,9 +119,21 @@ pub struct TrainArgs {
     settings: ConfigFlags,
 }
 
+impl TrainArgs {
+    /// The config the layers of this command line build: preset, --config file, flags.
+    fn config(&self) -> anyhow::Result<RunConfig> {
+        let mut config_layers = Vec::new();
+        if let Some(path) = &self.config {
+            config_layers.push(Layer::from_toml_file(path)?);
+        }
+        config_layers.push(self.settings.layer()?);
+        Ok(layers::build(self.preset, &config_layers)?)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
-    /// A run directory written by `train`.
+    /// A run directory written by `train` (or a service's run, with --trainer).
     #[arg(long)]
     run: PathBuf,
     /// Average the class units over this many stochastic passes (0 = one mean-field pass).
@@ -99,6 +141,11 @@ pub struct ClassifyArgs {
     samples: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// The checkpoint after this many updates (default: the latest).
+    #[arg(long)]
+    checkpoint: Option<u64>,
+    #[command(flatten)]
+    service: ServiceArgs,
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +166,11 @@ pub struct GenerateArgs {
     /// towards the same few digits, so small calls give a more representative set.
     #[arg(long, default_value_t = 10)]
     reads_per_call: usize,
+    /// The checkpoint after this many updates (default: the latest).
+    #[arg(long)]
+    checkpoint: Option<u64>,
+    #[command(flatten)]
+    service: ServiceArgs,
 }
 
 #[derive(Debug, Args)]
@@ -136,14 +188,64 @@ pub struct ReconstructArgs {
     passes: usize,
     #[arg(long, default_value = "reconstruct.png")]
     out: PathBuf,
+    /// The checkpoint after this many updates (default: the latest).
+    #[arg(long)]
+    checkpoint: Option<u64>,
+    #[command(flatten)]
+    service: ServiceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    #[command(flatten)]
+    service: ServiceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The run's id.
+    run: String,
+    /// No progress bar (log lines instead).
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    service: ServiceArgs,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Train(args) => train(*args),
-        Command::Generate(args) => generate(args),
-        Command::Classify(args) => classify(args),
-        Command::Reconstruct(args) => reconstruct(args),
+        Command::Train(args) => match remote::Client::of(&args.service)? {
+            Some(client) => client.train(*args),
+            None => local::train(*args),
+        },
+        Command::Generate(args) => {
+            check_count("n", args.n, 1, 100_000)?;
+            check_count("reads-per-call", args.reads_per_call, 1, 10_000)?;
+            match remote::Client::of(&args.service)? {
+                Some(client) => client.generate(args),
+                None => local::generate(args),
+            }
+        }
+        Command::Classify(args) => {
+            check_count("samples", args.samples, 0, 10_000)?;
+            match remote::Client::of(&args.service)? {
+                Some(client) => client.classify(args),
+                None => local::classify(args),
+            }
+        }
+        Command::Reconstruct(args) => {
+            check_count("n", args.n, 1, 100)?;
+            check_count("passes", args.passes, 1, 1000)?;
+            match remote::Client::of(&args.service)? {
+                Some(client) => client.reconstruct(args),
+                None => local::reconstruct(args),
+            }
+        }
+        Command::Serve(args) => serve::serve(*args),
+        Command::Runs(args) => remote::Client::required(&args.service)?.runs(),
+        Command::Watch(args) => {
+            remote::Client::required(&args.service)?.watch(&args.run, args.quiet)
+        }
     }
 }
 
@@ -165,136 +267,87 @@ fn check_count(flag: &str, value: usize, min: usize, max: usize) -> anyhow::Resu
     Ok(())
 }
 
-fn train(args: TrainArgs) -> anyhow::Result<()> {
-    let quiet = args.quiet;
-    let mut log = move |line: String| {
-        if quiet { eprintln!("{line}") } else { eprintln!("trainer: {line}") }
-    };
-    let connection = args.annealer.connection();
-    let mut run = match &args.resume {
-        Some(dir) => {
-            if let Some(flag) = args.settings.first_flag() {
-                bail!("{flag}: --resume continues a run with the settings it was started with");
-            }
-            Run::resume(dir, &connection, &mut log)?
-        }
-        None => {
-            let mut config_layers = Vec::new();
-            if let Some(path) = &args.config {
-                config_layers.push(Layer::from_toml_file(path)?);
-            }
-            config_layers.push(args.settings.layer()?);
-            let config = layers::build(args.preset, &config_layers)?;
-            Run::create(&args.run, config, &connection, &mut log)?
-        }
-    };
-    let cancel = CancellationToken::new();
-    signals::cancel_on_signal(cancel.clone());
-    let total = run.config().iterations();
-    let bar = progress_bar(total, run.trainer().iteration(), quiet);
-    let every = run.config().evaluation.every;
-    let (mut recon, mut accuracy) = (f32::NAN, f64::NAN);
-    let stop = run.train(args.stop_after, &cancel, &mut |m| {
-        recon = m.recon_test.unwrap_or(recon);
-        accuracy = m.test_accuracy.unwrap_or(accuracy);
-        bar.set_position(m.iteration);
-        bar.set_message(format!(
-            "lr {:.4} recon {recon:.4} acc {accuracy:.3} annealer {:.1} ms",
-            m.lr, m.annealer_wall_ms
+/// One line of progress, from a local update or a service's progress event.
+struct ProgressLine {
+    update: u64,
+    total: u64,
+    lr: f64,
+    recon: f64,
+    accuracy: f64,
+    gaps: (f64, f64),
+    annealer_ms: f64,
+}
+
+/// A progress bar, or log lines every `every` updates when `quiet`.
+struct ProgressView {
+    bar: indicatif::ProgressBar,
+    quiet: bool,
+    every: u64,
+}
+
+impl ProgressView {
+    fn new(total: u64, position: u64, every: u64, quiet: bool) -> Self {
+        let bar = if quiet {
+            indicatif::ProgressBar::hidden()
+        } else {
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_position(position);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:30}] {pos}/{len} {msg} ETA {eta}",
+                )
+                .expect("static template")
+                .progress_chars("=> "),
+            );
+            bar
+        };
+        ProgressView { bar, quiet, every: every.max(1) }
+    }
+
+    fn show(&self, p: &ProgressLine) {
+        self.bar.set_position(p.update);
+        self.bar.set_message(format!(
+            "lr {:.4} recon {:.4} acc {:.3} annealer {:.1} ms",
+            p.lr, p.recon, p.accuracy, p.annealer_ms
         ));
-        if quiet && m.iteration.is_multiple_of(every) {
+        if self.quiet && p.update.is_multiple_of(self.every) {
             eprintln!(
-                "update {}/{total} lr {:.4} recon(test) {recon:.4} acc(test) {accuracy:.4} gap {:.4}/{:.4} annealer {:.1} ms",
-                m.iteration, m.lr, m.prior_gap_linear, m.prior_gap_quadratic, m.annealer_wall_ms
-            );
-        }
-    })?;
-    bar.finish_and_clear();
-    let (done, dir) = (run.trainer().iteration(), run.dir().display().to_string());
-    match stop {
-        Stop::Cancelled => {
-            bail!(
-                "interrupted at update {done} of {total}; checkpoint saved, continue with --resume {dir}"
-            )
-        }
-        Stop::Paused => {
-            log(format!("stopped at update {done} of {total}; continue with --resume {dir}"));
-        }
-        Stop::Finished => {
-            let summary = run.finish()?;
-            println!(
-                "trained {} updates in {:.1} s; test accuracy through the model {:.4}; run in {dir}",
-                summary.iterations, summary.wall_seconds, summary.test_accuracy
+                "update {}/{} lr {:.4} recon(test) {:.4} acc(test) {:.4} gap {:.4}/{:.4} annealer {:.1} ms",
+                p.update, p.total, p.lr, p.recon, p.accuracy, p.gaps.0, p.gaps.1, p.annealer_ms
             );
         }
     }
-    Ok(())
-}
 
-fn progress_bar(total: u64, position: u64, quiet: bool) -> indicatif::ProgressBar {
-    if quiet {
-        return indicatif::ProgressBar::hidden();
+    fn finish(&self) {
+        self.bar.finish_and_clear();
     }
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_position(position);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {pos}/{len} {msg} ETA {eta}",
-        )
-        .expect("static template")
-        .progress_chars("=> "),
-    );
-    bar
 }
 
-fn load_checkpoint(dir: &Path) -> anyhow::Result<Checkpoint> {
-    Ok(Checkpoint::load(&dir.join(run::CHECKPOINT_FILE))?)
-}
-
-fn generate(args: GenerateArgs) -> anyhow::Result<()> {
-    check_count("n", args.n, 1, 100_000)?;
-    check_count("reads-per-call", args.reads_per_call, 1, 10_000)?;
-    let checkpoint = load_checkpoint(&args.run)?;
-    let connection = args.annealer.connection().or_recorded(checkpoint.annealer.clone());
-    let state = checkpoint.state;
-    let mut prior =
-        run::open_prior(&checkpoint.config, Some(state.prior), &connection, &mut |_| {})?;
-    let generated = crate::model::generate(
-        &state.machine,
-        prior.as_mut(),
-        args.n,
-        args.reads_per_call,
-        args.seed,
-    )?;
-    write_atomic(&args.out, &npy_f32(&generated.pixels))?;
-    let label_path = args.out.with_extension("labels.npy");
-    write_atomic(&label_path, &npy_u8(&generated.labels))?;
+/// Writes generated digits as `.npy` files: pixels to `out`, labels beside it.
+fn write_generated(
+    out: &std::path::Path,
+    pixels: &Array2<f32>,
+    labels: &[u8],
+) -> anyhow::Result<()> {
+    write_atomic(out, &npy_f32(pixels))?;
+    let label_path = out.with_extension("labels.npy");
+    write_atomic(&label_path, &npy_u8(labels))?;
     println!(
         "wrote {} digits to {} and their most probable classes to {}",
-        args.n,
-        args.out.display(),
+        pixels.nrows(),
+        out.display(),
         label_path.display()
     );
     Ok(())
 }
 
-fn classify(args: ClassifyArgs) -> anyhow::Result<()> {
-    check_count("samples", args.samples, 0, 10_000)?;
-    let checkpoint = load_checkpoint(&args.run)?;
-    let (_, test) = run::load_data(&checkpoint.config.data)?;
-    let machine = &checkpoint.state.machine;
-    let predicted = if args.samples == 0 {
-        machine.classify(test.pixels())
-    } else {
-        let mut rng = seed::classify(args.seed);
-        let scores = machine.class_scores_sampled(test.pixels(), args.samples, &mut rng);
-        crate::model::argmax_rows(scores.view())
-    };
-    let accuracy = eval::accuracy_of(&predicted, test.labels());
-    let matrix = eval::confusion_of(&predicted, test.labels());
-    // Built in full, then written once: a closed pipe (`| head`) ends the output quietly.
+/// Prints test accuracy and the confusion matrix, written once (a closed pipe, `| head`,
+/// ends the output quietly).
+fn print_classification(predicted: &[u8], labels: &[u8]) {
+    let accuracy = eval::accuracy_of(predicted, labels);
+    let matrix = eval::confusion_of(predicted, labels);
     let mut out =
-        format!("test accuracy through the model: {accuracy:.4} ({} images)\n", test.len());
+        format!("test accuracy through the model: {accuracy:.4} ({} images)\n", labels.len());
     out.push_str("confusion matrix (rows: true class, columns: predicted)\n     ");
     for c in 0..10 {
         out.push_str(&format!("{c:>5}"));
@@ -308,32 +361,28 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<()> {
         out.push('\n');
     }
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
-    Ok(())
 }
 
-fn reconstruct(args: ReconstructArgs) -> anyhow::Result<()> {
-    check_count("n", args.n, 1, 100)?;
-    check_count("passes", args.passes, 1, 1000)?;
-    let checkpoint = load_checkpoint(&args.run)?;
-    let machine = &checkpoint.state.machine;
-    let (_, test) = run::load_data(&checkpoint.config.data)?;
-    let rows: Vec<usize> = (0..args.n.min(test.len())).collect();
-    let original = test.select(&rows);
-    let pixels = original.pixels().to_owned();
-    let hidden = crate::model::region_mask(args.corrupt, original.height());
-    let result = machine.inpaint(pixels.view(), &hidden, args.passes);
-    let mut grid = Array2::zeros((0, pixels.ncols()));
-    for block in [&pixels, &result.corrupted, &result.restored] {
+/// The reconstruction picture (original, corrupted, restored rows) and its summary line.
+fn write_reconstruction(
+    args: &ReconstructArgs,
+    original: &Array2<f32>,
+    corrupted: &Array2<f32>,
+    restored: &Array2<f32>,
+) -> anyhow::Result<()> {
+    let mut grid = Array2::zeros((0, original.ncols()));
+    for block in [original, corrupted, restored] {
         grid.append(Axis(0), block.view())?;
     }
-    let layout = GridLayout { columns: rows.len(), ..GridLayout::default() };
+    let layout = GridLayout { columns: original.nrows(), ..GridLayout::default() };
     write_grid(&args.out, grid.view(), layout)?;
-    let err = |a: &Array2<f32>| eval::mean_squared_error(a.view(), pixels.view(), pixels.ncols());
+    let err =
+        |a: &Array2<f32>| eval::mean_squared_error(a.view(), original.view(), original.ncols());
     println!(
         "rows: original, corrupted ({:?} half hidden), restored; pixel MSE corrupted {:.4} → restored {:.4}; wrote {}",
         args.corrupt,
-        err(&result.corrupted),
-        err(&result.restored),
+        err(corrupted),
+        err(restored),
         args.out.display()
     );
     Ok(())

@@ -54,8 +54,11 @@ impl Layer {
                 layer.preset = Some(preset);
                 continue;
             }
-            let Value::Object(entries) = section else {
-                return Err(layer.unknown_or_flat(&name));
+            let entries = match section {
+                Value::Object(entries) => entries,
+                // An unset section of an API request.
+                Value::Null if sections().contains(&name.as_str()) => continue,
+                _ => return Err(layer.unknown_or_flat(&name)),
             };
             if !sections().contains(&name.as_str()) {
                 return Err(layer.unknown_or_flat(&name));
@@ -143,9 +146,7 @@ impl Layer {
 
 /// The sections' names, in declaration order.
 fn sections() -> Vec<&'static str> {
-    let mut names: Vec<_> = super::fields().map(|f| f.section).collect();
-    names.dedup();
-    names
+    super::SECTIONS.iter().map(|s| s.key).collect()
 }
 
 fn not_finite(path: &str, value: f64, origin: &str) -> ConfigError {

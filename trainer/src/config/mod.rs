@@ -20,9 +20,10 @@ use thiserror::Error;
 
 pub mod layers;
 pub mod legacy;
+pub mod proto;
 pub(crate) mod schema;
 
-pub use schema::{Check, FieldSpec, Kind};
+pub use schema::{Check, FieldSpec, Kind, SectionSpec};
 use schema::{
     SEED, Section, at_least, closed, count, fraction, negative, non_negative, open_closed, section,
 };
@@ -71,6 +72,13 @@ impl Preset {
             "default" => Some(Preset::Default),
             "paper" => Some(Preset::Paper),
             _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Default => "default",
+            Preset::Paper => "paper",
         }
     }
 }
@@ -214,19 +222,20 @@ pub struct RunConfig {
     pub evaluation: EvaluationConfig,
 }
 
+/// Every section's declaration, in the order of [`RunConfig`]'s fields.
+pub const SECTIONS: [SectionSpec; 7] = [
+    SectionSpec::of::<DataConfig>(),
+    SectionSpec::of::<ModelConfig>(),
+    SectionSpec::of::<ScheduleConfig>(),
+    SectionSpec::of::<PriorConfig>(),
+    SectionSpec::of::<AnnealingConfig>(),
+    SectionSpec::of::<RunSettings>(),
+    SectionSpec::of::<EvaluationConfig>(),
+];
+
 /// Every setting's declaration, section by section.
 pub fn fields() -> impl Iterator<Item = &'static FieldSpec> {
-    [
-        DataConfig::FIELDS,
-        ModelConfig::FIELDS,
-        ScheduleConfig::FIELDS,
-        PriorConfig::FIELDS,
-        AnnealingConfig::FIELDS,
-        RunSettings::FIELDS,
-        EvaluationConfig::FIELDS,
-    ]
-    .into_iter()
-    .flatten()
+    SECTIONS.iter().flat_map(|s| s.fields)
 }
 
 /// The declaration of the setting with this dotted name.

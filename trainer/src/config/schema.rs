@@ -198,8 +198,29 @@ impl Setting for PathBuf {
     }
 }
 
+/// A section's declaration: its names, documentation and settings.
+#[derive(Clone, Copy, Debug)]
+pub struct SectionSpec {
+    pub name: &'static str,
+    pub key: &'static str,
+    pub doc: &'static str,
+    pub fields: &'static [FieldSpec],
+}
+
+impl SectionSpec {
+    pub const fn of<S: Section>() -> Self {
+        SectionSpec { name: S::NAME, key: S::KEY, doc: S::DOC, fields: S::FIELDS }
+    }
+}
+
 /// A group of settings, as declared by [`section!`].
 pub trait Section {
+    /// The section's type name (`ScheduleConfig`), also its message name in the proto.
+    const NAME: &'static str;
+    /// Its key in config.toml (`schedule`).
+    const KEY: &'static str;
+    /// Its documentation.
+    const DOC: &'static str;
     /// Its settings, in declaration order.
     const FIELDS: &'static [FieldSpec];
     /// Checks every setting against its declared range.
@@ -210,7 +231,7 @@ pub trait Section {
 /// flag and its check, plus the [`Section`] impl that lists and checks them.
 macro_rules! section {
     (
-        $(#[$meta:meta])*
+        $(#[doc = $sdoc:literal])*
         pub struct $name:ident in $key:literal {
             $(
                 $(#[doc = $doc:literal])*
@@ -218,7 +239,7 @@ macro_rules! section {
             )*
         }
     ) => {
-        $(#[$meta])*
+        $(#[doc = $sdoc])*
         #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
@@ -229,6 +250,9 @@ macro_rules! section {
         }
 
         impl $crate::config::schema::Section for $name {
+            const NAME: &'static str = stringify!($name);
+            const KEY: &'static str = $key;
+            const DOC: &'static str = concat!($($sdoc, "\n",)*);
             const FIELDS: &'static [$crate::config::schema::FieldSpec] = &[$(
                 $crate::config::schema::FieldSpec {
                     section: $key,

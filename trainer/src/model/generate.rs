@@ -12,6 +12,8 @@ use crate::seed;
 pub struct Generated {
     /// Pixel means `[n, pixels]` in (−1, 1).
     pub pixels: Array2<f32>,
+    /// Class-bit means `[n, classes]` in (−1, 1).
+    pub class_means: Array2<f32>,
     /// The most probable class of each (argmax of the class-bit means).
     pub labels: Vec<u8>,
 }
@@ -32,6 +34,7 @@ pub fn generate(
     let mut rng = seed::generate_network(seed);
     let p = machine.sizes.pixels;
     let mut pixels = Array2::<f32>::zeros((0, p));
+    let mut class_means = Array2::<f32>::zeros((0, machine.sizes.classes));
     let mut labels = Vec::with_capacity(n);
     let mut block = 0u64;
     while pixels.nrows() < n {
@@ -41,6 +44,7 @@ pub fn generate(
         let visible = machine.generate(units.view(), &mut rng);
         labels.extend(argmax_rows(visible.slice(s![.., p..])));
         pixels.append(Axis(0), visible.slice(s![.., ..p])).expect("rows of one width");
+        class_means.append(Axis(0), visible.slice(s![.., p..])).expect("rows of one width");
     }
-    Ok(Generated { pixels, labels })
+    Ok(Generated { pixels, class_means, labels })
 }

@@ -45,6 +45,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     sync_dir(&dir).map_err(FileError::at(&dir))
 }
 
+/// Makes `to` (replaced if present) a hard link to `from`, or a copy where links cannot be
+/// made (another file system), atomically either way.
+pub fn link_or_copy(from: &Path, to: &Path) -> Result<(), FileError> {
+    let dir = to.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(FileError::at(dir))?;
+    let tmp = dir.join(format!(".link-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    if std::fs::hard_link(from, &tmp).is_err() {
+        let bytes = std::fs::read(from).map_err(FileError::at(from))?;
+        return write_atomic(to, &bytes);
+    }
+    std::fs::rename(&tmp, to).map_err(FileError::at(to))?;
+    sync_dir(dir).map_err(FileError::at(dir))
+}
+
 /// Makes a rename in `dir` durable (a no-op where directories cannot be opened as files).
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]

@@ -23,7 +23,9 @@ pub use files::FileError;
 pub use pictures::PictureError;
 pub use update::{Trainer, TrainingState, UpdateMetrics, epoch_order};
 
-use crate::annealer::{Annealer, AnnealerError, InProcessAnnealer, RemoteAnnealer, RetryPolicy};
+use crate::annealer::{
+    Annealer, AnnealerError, InProcessAnnealer, RemoteAnnealer, RetryPolicy, SharedConnections,
+};
 use crate::config::{ConfigError, DataConfig, PriorKind, RunConfig};
 use crate::data::{DataError, Dataset, Split};
 use crate::model::ModelError;
@@ -35,6 +37,9 @@ pub const CHECKPOINT_FILE: &str = "checkpoint.json";
 pub const METRICS_FILE: &str = "metrics.jsonl";
 pub const SUMMARY_FILE: &str = "summary.json";
 pub const PICTURES_DIR: &str = "pictures";
+/// Every checkpoint a run has written, as `checkpoints/<update, 8 digits>.json` (hard links to
+/// what `checkpoint.json` was then, so they cost no space of their own while it is current).
+pub const CHECKPOINTS_DIR: &str = "checkpoints";
 
 /// Why a run could not start, go on or finish.
 #[derive(Debug, Error)]
@@ -62,28 +67,63 @@ pub enum RunError {
     Exists(PathBuf),
     #[error("{}: no run here (neither {CHECKPOINT_FILE} nor {CONFIG_FILE})", .0.display())]
     NotARun(PathBuf),
+    #[error("{}: no checkpoint {}", .dir.display(), .update.map_or("yet".to_string(), |u| format!("at update {u}")))]
+    NoCheckpoint { dir: PathBuf, update: Option<u64> },
+}
+
+/// The checkpoint of the run in `dir`: the latest, or the one written after `update` updates.
+pub fn load_checkpoint(dir: &Path, update: Option<u64>) -> Result<Checkpoint, RunError> {
+    let path = match update {
+        None => dir.join(CHECKPOINT_FILE),
+        Some(u) => dir.join(CHECKPOINTS_DIR).join(format!("{u:08}.json")),
+    };
+    if !path.exists() {
+        if !dir.join(CONFIG_FILE).exists() && !dir.join(CHECKPOINT_FILE).exists() {
+            return Err(RunError::NotARun(dir.to_path_buf()));
+        }
+        return Err(RunError::NoCheckpoint { dir: dir.to_path_buf(), update });
+    }
+    Checkpoint::load(&path)
+}
+
+/// What [`Run::train`] reports as it goes.
+#[derive(Clone, Copy, Debug)]
+pub enum Event<'a> {
+    /// An update is done (and its metrics line written).
+    Update(&'a UpdateMetrics),
+    /// A checkpoint holding this many updates is written.
+    Checkpoint { update: u64 },
 }
 
 /// Which annealer a run samples from. Not part of the run's identity: the same run may be
 /// resumed against another address of the same device.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct Connection {
     /// `http://host:port` of a remote annealer; `None` for the in-process emulator (or, on
     /// resume, for the one the run last used).
     pub annealer: Option<String>,
     /// Bearer token for the remote annealer.
     pub token: Option<String>,
+    /// Connections shared with other runs (the trainer service's); `None`: a connection of
+    /// this run's own.
+    pub shared: Option<std::sync::Arc<SharedConnections>>,
 }
 
 impl Connection {
+    /// The in-process emulator (`annealer` None), or the remote annealer at that address with
+    /// a connection of its own.
+    pub fn to(annealer: Option<String>, token: Option<String>) -> Self {
+        Connection { annealer, token, shared: None }
+    }
+
     /// Opens the annealer: the remote one named, or the in-process emulator of the config's
     /// `annealing.device_seed`.
     pub fn open(&self, config: &RunConfig) -> Result<Box<dyn Annealer + Send>, AnnealerError> {
-        Ok(match &self.annealer {
-            Some(url) => {
-                Box::new(RemoteAnnealer::new(url, self.token.clone(), RetryPolicy::default())?)
-            }
-            None => Box::new(InProcessAnnealer::new(qahm_emulator::DeviceConfig {
+        let (token, retry) = (self.token.clone(), RetryPolicy::default());
+        Ok(match (&self.annealer, &self.shared) {
+            (Some(url), Some(shared)) => Box::new(shared.client(url, token, retry)?),
+            (Some(url), None) => Box::new(RemoteAnnealer::new(url, token, retry)?),
+            (None, _) => Box::new(InProcessAnnealer::new(qahm_emulator::DeviceConfig {
                 device_seed: Some(config.annealing.device_seed),
                 ..qahm_emulator::DeviceConfig::default()
             })?),
@@ -92,7 +132,7 @@ impl Connection {
 
     /// This connection, or the annealer a checkpoint recorded where this one names none.
     pub fn or_recorded(&self, recorded: Option<String>) -> Connection {
-        Connection { annealer: self.annealer.clone().or(recorded), token: self.token.clone() }
+        Connection { annealer: self.annealer.clone().or(recorded), ..self.clone() }
     }
 }
 
@@ -149,6 +189,8 @@ pub struct Run {
     metrics: MetricsLog,
     /// The remote annealer in use (recorded in checkpoints), `None` in-process.
     annealer: Option<String>,
+    /// The update count of the last checkpoint this process wrote.
+    last_checkpoint: Option<u64>,
 }
 
 impl Run {
@@ -160,12 +202,18 @@ impl Run {
         connection: &Connection,
         log: &mut dyn FnMut(String),
     ) -> Result<Run, RunError> {
+        Self::prepare(dir, &config)?;
+        Self::start(dir, config, None, connection, log)
+    }
+
+    /// Makes `dir` a run directory of `config` that has not started: [`Run::resume`] starts
+    /// it. Refuses a directory that already holds a run.
+    pub fn prepare(dir: &Path, config: &RunConfig) -> Result<(), RunError> {
         config.validate()?;
         if [CONFIG_FILE, CHECKPOINT_FILE, METRICS_FILE].iter().any(|f| dir.join(f).exists()) {
             return Err(RunError::Exists(dir.to_path_buf()));
         }
-        files::write_atomic(&dir.join(CONFIG_FILE), config.to_toml().as_bytes())?;
-        Self::start(dir, config, None, connection, log)
+        Ok(files::write_atomic(&dir.join(CONFIG_FILE), config.to_toml().as_bytes())?)
     }
 
     /// Continues the run in `dir` from its checkpoint (or from its start, if it stopped
@@ -212,7 +260,7 @@ impl Run {
             PriorKind::Quantum => connection.annealer.clone(),
             PriorKind::Factorized | PriorKind::Boltzmann => None,
         };
-        Ok(Run { dir: dir.to_path_buf(), trainer, metrics, annealer })
+        Ok(Run { dir: dir.to_path_buf(), trainer, metrics, annealer, last_checkpoint: None })
     }
 
     pub fn dir(&self) -> &Path {
@@ -230,12 +278,13 @@ impl Run {
 
     /// Trains until the run is done, `limit` updates of this call are done, or `cancel` fires
     /// (the update in progress is finished first). Checkpoints every
-    /// `run.checkpoint_every` updates and whenever it returns; `on_update` hears every update.
+    /// `run.checkpoint_every` updates and whenever it returns; `on_event` hears every update
+    /// and every checkpoint.
     pub fn train(
         &mut self,
         limit: Option<u64>,
         cancel: &CancellationToken,
-        on_update: &mut dyn FnMut(&UpdateMetrics),
+        on_event: &mut dyn FnMut(Event<'_>),
     ) -> Result<Stop, RunError> {
         let stop_at = limit.map(|n| self.trainer.iteration().saturating_add(n));
         let every = self.config().run.checkpoint_every;
@@ -248,19 +297,24 @@ impl Run {
             }
             let m = self.trainer.step()?;
             self.metrics.write(&m)?;
-            on_update(&m);
+            on_event(Event::Update(&m));
             if self.trainer.iteration().is_multiple_of(every) {
                 self.checkpoint()?;
+                on_event(Event::Checkpoint { update: self.trainer.iteration() });
             }
             if cancel.is_cancelled() {
                 break Stop::Cancelled;
             }
         };
-        self.checkpoint()?;
+        if self.last_checkpoint != Some(self.trainer.iteration()) {
+            self.checkpoint()?;
+            on_event(Event::Checkpoint { update: self.trainer.iteration() });
+        }
         Ok(stop)
     }
 
-    /// Writes the checkpoint, after making every metrics line before it durable.
+    /// Writes the checkpoint, after making every metrics line before it durable, and keeps it
+    /// in [`CHECKPOINTS_DIR`].
     pub fn checkpoint(&mut self) -> Result<(), RunError> {
         self.metrics.sync()?;
         let checkpoint = Checkpoint {
@@ -269,7 +323,13 @@ impl Run {
             state: self.trainer.state(),
             annealer: self.annealer.clone(),
         };
-        checkpoint.save(&self.dir.join(CHECKPOINT_FILE))
+        let latest = self.dir.join(CHECKPOINT_FILE);
+        checkpoint.save(&latest)?;
+        let update = self.trainer.iteration();
+        let kept = self.dir.join(CHECKPOINTS_DIR).join(format!("{update:08}.json"));
+        files::link_or_copy(&latest, &kept)?;
+        self.last_checkpoint = Some(update);
+        Ok(())
     }
 
     /// The pictures of the model as it stands (viewing draws: training is not affected).

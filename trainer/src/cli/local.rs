@@ -1,0 +1,111 @@
+//! The commands on a local run directory.
+
+use anyhow::bail;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    ClassifyArgs, GenerateArgs, ProgressLine, ProgressView, ReconstructArgs, TrainArgs,
+    print_classification, signals, write_generated, write_reconstruction,
+};
+use crate::run::{self, Event, Run, Stop};
+use crate::seed;
+
+pub fn train(args: TrainArgs) -> anyhow::Result<()> {
+    let quiet = args.quiet;
+    let mut log = move |line: String| {
+        if quiet { eprintln!("{line}") } else { eprintln!("trainer: {line}") }
+    };
+    let connection = args.annealer.connection();
+    let mut run = match &args.resume {
+        Some(dir) => {
+            if let Some(flag) = args.settings.first_flag() {
+                bail!("{flag}: --resume continues a run with the settings it was started with");
+            }
+            Run::resume(dir, &connection, &mut log)?
+        }
+        None => Run::create(&args.run, args.config()?, &connection, &mut log)?,
+    };
+    let cancel = CancellationToken::new();
+    signals::cancel_on_signal(cancel.clone());
+    let total = run.config().iterations();
+    let view =
+        ProgressView::new(total, run.trainer().iteration(), run.config().evaluation.every, quiet);
+    let (mut recon, mut accuracy) = (f64::NAN, f64::NAN);
+    let stop = run.train(args.stop_after, &cancel, &mut |event| {
+        let Event::Update(m) = event else { return };
+        recon = m.recon_test.map_or(recon, f64::from);
+        accuracy = m.test_accuracy.unwrap_or(accuracy);
+        view.show(&ProgressLine {
+            update: m.iteration,
+            total,
+            lr: f64::from(m.lr),
+            recon,
+            accuracy,
+            gaps: (m.prior_gap_linear, m.prior_gap_quadratic),
+            annealer_ms: m.annealer_wall_ms,
+        });
+    })?;
+    view.finish();
+    let (done, dir) = (run.trainer().iteration(), run.dir().display().to_string());
+    match stop {
+        Stop::Cancelled => {
+            bail!(
+                "interrupted at update {done} of {total}; checkpoint saved, continue with --resume {dir}"
+            )
+        }
+        Stop::Paused => {
+            log(format!("stopped at update {done} of {total}; continue with --resume {dir}"));
+        }
+        Stop::Finished => {
+            let summary = run.finish()?;
+            println!(
+                "trained {} updates in {:.1} s; test accuracy through the model {:.4}; run in {dir}",
+                summary.iterations, summary.wall_seconds, summary.test_accuracy
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
+    let checkpoint = run::load_checkpoint(&args.run, args.checkpoint)?;
+    let connection = args.annealer.connection().or_recorded(checkpoint.annealer.clone());
+    let state = checkpoint.state;
+    let mut prior =
+        run::open_prior(&checkpoint.config, Some(state.prior), &connection, &mut |_| {})?;
+    let generated = crate::model::generate(
+        &state.machine,
+        prior.as_mut(),
+        args.n,
+        args.reads_per_call,
+        args.seed,
+    )?;
+    write_generated(&args.out, &generated.pixels, &generated.labels)
+}
+
+pub fn classify(args: ClassifyArgs) -> anyhow::Result<()> {
+    let checkpoint = run::load_checkpoint(&args.run, args.checkpoint)?;
+    let (_, test) = run::load_data(&checkpoint.config.data)?;
+    let machine = &checkpoint.state.machine;
+    let predicted = if args.samples == 0 {
+        machine.classify(test.pixels())
+    } else {
+        let mut rng = seed::classify(args.seed);
+        let scores = machine.class_scores_sampled(test.pixels(), args.samples, &mut rng);
+        crate::model::argmax_rows(scores.view())
+    };
+    print_classification(&predicted, test.labels());
+    Ok(())
+}
+
+pub fn reconstruct(args: ReconstructArgs) -> anyhow::Result<()> {
+    let checkpoint = run::load_checkpoint(&args.run, args.checkpoint)?;
+    let machine = &checkpoint.state.machine;
+    let (_, test) = run::load_data(&checkpoint.config.data)?;
+    let rows: Vec<usize> = (0..args.n.min(test.len())).collect();
+    let original = test.select(&rows);
+    let pixels = original.pixels().to_owned();
+    let hidden = crate::model::region_mask(args.corrupt, original.height());
+    let result = machine.inpaint(pixels.view(), &hidden, args.passes);
+    write_reconstruction(&args, &pixels, &result.corrupted, &result.restored)
+}

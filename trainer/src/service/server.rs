@@ -1,0 +1,93 @@
+//! The trainer service's gRPC server: `qahm.trainer.v1` plus grpc.health.v1, reflection (v1
+//! and v1alpha), optional bearer-token auth, and a graceful stop: on `shutdown` health turns
+//! NOT_SERVING, new calls are refused, running runs finish their update, checkpoint and become
+//! interrupted, then the server stops.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use qahm_proto::trainer_pb::trainer_server::TrainerServer;
+use qahm_wire::serving::{BearerAuth, reflection_v1, reflection_v1alpha};
+use tokio::net::TcpListener;
+use tonic::transport::server::TcpIncoming;
+
+use super::grpc::TrainerService;
+use super::{Manager, ManagerConfig, ServiceError};
+use crate::annealer::SharedConnections;
+
+/// Everything the server needs, validated before it starts.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    pub manager: ManagerConfig,
+    /// When set, every call must carry `authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// Continue every interrupted run on start (what a restarted container should do).
+    pub resume_interrupted: bool,
+    /// How long running runs may take to reach a checkpoint after shutdown begins.
+    pub drain_timeout: Duration,
+}
+
+/// Errors that stop the server from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Runs(#[from] ServiceError),
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Serves the runs of `config.manager.runs_dir` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    mut config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    // One connection per annealer address, shared by every run.
+    config.manager.connection.shared =
+        Some(Arc::new(SharedConnections::new(tokio::runtime::Handle::current())));
+    let manager = Manager::open(config.manager.clone())?;
+    if config.resume_interrupted {
+        let resumed = manager.resume_interrupted();
+        tracing::info!(runs = ?resumed, "interrupted runs resumed");
+    }
+    let service = TrainerService::new(manager.clone());
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<TrainerServer<TrainerService>>().await;
+    let auth = BearerAuth::new(config.token.as_deref());
+    let trainer =
+        tonic::service::interceptor::InterceptedService::new(TrainerServer::new(service), auth);
+
+    tracing::info!(
+        addr = ?listener.local_addr().ok(),
+        runs_dir = %config.manager.runs_dir.display(),
+        annealer = config.manager.connection.annealer.as_deref().unwrap_or("in-process"),
+        max_concurrent_runs = config.manager.max_concurrent_runs,
+        auth = config.token.is_some(),
+        "trainer service listening"
+    );
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let drain_timeout = config.drain_timeout;
+    let reporter = health_reporter.clone();
+    let stopping = manager.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!(?drain_timeout, "shutdown requested; stopping runs at their next update");
+        reporter.set_not_serving::<TrainerServer<TrainerService>>().await;
+        stopping.shutdown(drain_timeout).await;
+        let _ = stop_tx.send(());
+    });
+    tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection_v1()?)
+        .add_service(reflection_v1alpha()?)
+        .add_service(trainer)
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), async {
+            let _ = stop_rx.await;
+        })
+        .await?;
+    tracing::info!("trainer service stopped");
+    Ok(())
+}
