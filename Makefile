@@ -5,6 +5,7 @@ CARGO ?= cargo
 
 test:
 	$(CARGO) test --workspace --locked
+	bash tests/python/run.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

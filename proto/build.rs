@@ -24,11 +24,11 @@ fn main() -> anyhow::Result<()> {
         .filter(|f| f.name() == "qahm/trainer/v1/config.proto")
         .flat_map(|f| f.message_type.iter().map(|m| format!(".qahm.trainer.v1.{}", m.name())))
         .collect();
-    let mut builder = tonic_prost_build::configure()
-        .file_descriptor_set_path(&descriptor_path)
-        .skip_protoc_run();
+    let mut builder =
+        tonic_prost_build::configure().file_descriptor_set_path(&descriptor_path).skip_protoc_run();
     for message in &config_messages {
-        builder = builder.type_attribute(message, "#[derive(serde::Serialize, serde::Deserialize)]");
+        builder =
+            builder.type_attribute(message, "#[derive(serde::Serialize, serde::Deserialize)]");
     }
     builder.compile_fds(descriptors)?;
     Ok(())

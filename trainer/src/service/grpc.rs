@@ -346,3 +346,48 @@ impl pb::trainer_server::Trainer for TrainerService {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RunConfig;
+    use crate::service::record::RunRecord;
+
+    fn view() -> RunView {
+        let record = RunRecord {
+            id: "r".into(),
+            state: RunState::Running,
+            error: None,
+            preset: Preset::Default,
+            annealer: String::new(),
+            created_ms: 0,
+            started_ms: None,
+            finished_ms: None,
+            last_checkpoint: None,
+        };
+        RunView::new(record, RunConfig::preset(Preset::Default), Progress::default())
+    }
+
+    #[test]
+    fn a_watcher_that_fell_behind_gets_the_latest_progress_once_and_every_state_change() {
+        use pb::run_event::Event;
+        let mut v = view();
+        let mut sent = (v.changes.len(), v.checkpoints_total, v.progress.update);
+        // 500 updates and two checkpoints happen while the watcher is not reading.
+        for update in 1..=500 {
+            v.progress.update = update;
+            if update % 250 == 0 {
+                v.checkpointed(update);
+            }
+        }
+        v.enter(RunState::Succeeded, None);
+        let events: Vec<Event> =
+            news(&v, &mut sent).into_iter().map(|e| e.event.unwrap()).collect();
+        assert_eq!(events.len(), 4, "{events:?}");
+        assert!(matches!(&events[0], Event::Checkpoint(c) if c.update == 250));
+        assert!(matches!(&events[1], Event::Checkpoint(c) if c.update == 500));
+        assert!(matches!(&events[2], Event::Progress(p) if p.update == 500));
+        assert!(matches!(&events[3], Event::State(s) if s.state == pb::RunState::Succeeded as i32));
+        assert!(news(&v, &mut sent).is_empty(), "nothing twice");
+    }
+}

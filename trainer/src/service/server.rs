@@ -16,6 +16,9 @@ use super::grpc::TrainerService;
 use super::{Manager, ManagerConfig, ServiceError};
 use crate::annealer::SharedConnections;
 
+/// How long open connections may linger once the runs have stopped.
+const CONNECTION_GRACE: Duration = Duration::from_secs(5);
+
 /// Everything the server needs, validated before it starts.
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
@@ -68,26 +71,37 @@ pub async fn serve(
         auth = config.token.is_some(),
         "trainer service listening"
     );
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let stopped = tokio_util::sync::CancellationToken::new();
     let drain_timeout = config.drain_timeout;
     let reporter = health_reporter.clone();
     let stopping = manager.clone();
+    let runs_stopped = stopped.clone();
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!(?drain_timeout, "shutdown requested; stopping runs at their next update");
         reporter.set_not_serving::<TrainerServer<TrainerService>>().await;
         stopping.shutdown(drain_timeout).await;
-        let _ = stop_tx.send(());
+        runs_stopped.cancel();
     });
-    tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection_v1()?)
         .add_service(reflection_v1alpha()?)
         .add_service(trainer)
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), async {
-            let _ = stop_rx.await;
-        })
-        .await?;
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            stopped.clone().cancelled_owned(),
+        );
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result?,
+        // Clients that keep idle connections open (or watch runs that ended) do not hold the
+        // process: the runs are checkpointed by now.
+        _ = async {
+            stopped.cancelled().await;
+            tokio::time::sleep(CONNECTION_GRACE).await;
+        } => tracing::warn!("clients kept connections open; stopping anyway"),
+    }
     tracing::info!("trainer service stopped");
     Ok(())
 }
