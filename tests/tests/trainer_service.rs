@@ -420,10 +420,7 @@ async fn a_stalled_watcher_does_not_stall_the_run() {
         .iter()
         .filter_map(|e| if let Event::Progress(p) = e { Some(p.update) } else { None })
         .collect();
-    assert!(
-        updates.windows(2).all(|w| w[0] < w[1]) && updates.last() == Some(&500),
-        "{updates:?}"
-    );
+    assert!(updates.windows(2).all(|w| w[0] < w[1]) && updates.last() == Some(&500), "{updates:?}");
     let Some(Event::State(last)) = rest.last() else { panic!("{rest:?}") };
     assert_eq!(pb::RunState::try_from(last.state).unwrap(), pb::RunState::Succeeded);
     service.stop().await;
