@@ -1,7 +1,7 @@
 # qahm: common tasks. `make test` is the test command CI runs.
 CARGO ?= cargo
 
-.PHONY: test lint fmt bench bench-sampler run-annealer build release clean
+.PHONY: test lint fmt bench bench-sampler bench-service run-annealer build release clean
 
 test:
 	$(CARGO) test --workspace --locked
@@ -24,6 +24,11 @@ release:
 # end-to-end latency of a 1000-read request over gRPC, all in one run.
 bench:
 	bash bench/run.sh
+
+# The trainer service against the command line's path: wall time and parameters of a default
+# run both ways, the cost of 10 watchers, Generate's latency while a run trains.
+bench-service:
+	$(CARGO) run --release -p trainer --example service_bench
 
 # Criterion micro-benchmarks of the sampler kernel alone.
 bench-sampler:
