@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use qahm_emulator::{ConfigError, Device, DeviceConfig};
 use qahm_proto::pb::annealer_server::AnnealerServer;
+pub use qahm_wire::serving::ServeError;
 use qahm_wire::serving::{BearerAuth, reflection_v1, reflection_v1alpha};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -25,17 +26,6 @@ pub struct ServerConfig {
     pub drain_timeout: Duration,
 }
 
-/// Errors that stop the server from starting or running.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error("reflection: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
-    #[error("transport: {0}")]
-    Transport(#[from] tonic::transport::Error),
-}
-
 /// Serves on `listener` until `shutdown` resolves, then drains: health turns NOT_SERVING, new
 /// requests get UNAVAILABLE, in-flight ones finish (bounded by `drain_timeout`).
 pub async fn serve(
@@ -43,7 +33,10 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let device = Arc::new(Device::new(config.device.clone())?);
+    let device = Arc::new(
+        Device::new(config.device.clone())
+            .map_err(|e: ConfigError| ServeError::Setup(e.to_string()))?,
+    );
     serve_device(listener, device, config, shutdown).await
 }
 

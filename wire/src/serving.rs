@@ -1,5 +1,6 @@
-//! What every qahm gRPC server shares: bearer-token auth and reflection (v1 and v1alpha) over
-//! every qahm service and grpc.health.v1.
+//! What every qahm gRPC server shares: bearer-token auth, reflection (v1 and v1alpha) over
+//! every qahm service and grpc.health.v1, the errors that stop a server, and the signals that
+//! start its graceful stop.
 
 use std::sync::Arc;
 
@@ -46,6 +47,37 @@ impl Interceptor for BearerAuth {
             Err(refuse("invalid bearer token"))
         }
     }
+}
+
+/// Errors that stop a qahm server from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The service behind the server could not be set up (its device, its runs directory).
+    #[error("{0}")]
+    Setup(String),
+    #[error("reflection: {0}")]
+    Reflection(#[from] Error),
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Resolves on SIGTERM or Ctrl-C: what starts a server's graceful stop.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
 /// gRPC server reflection, v1: every service of qahm's descriptor set and grpc.health.v1.

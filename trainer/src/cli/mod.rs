@@ -77,7 +77,7 @@ impl AnnealerArgs {
 }
 
 /// A trainer service to work through instead of a local run directory.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct ServiceArgs {
     /// A trainer service, e.g. http://127.0.0.1:50061: the run is the service's run named by
     /// the last part of --run (or --resume).
@@ -212,34 +212,44 @@ pub struct WatchArgs {
     service: ServiceArgs,
 }
 
+/// Runs a command against the trainer service `service` names, or locally.
+fn either<A>(
+    service: &ServiceArgs,
+    args: A,
+    through_service: fn(remote::Client, A) -> anyhow::Result<()>,
+    here: fn(A) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    match remote::Client::of(service)? {
+        Some(client) => through_service(client, args),
+        None => here(args),
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Train(args) => match remote::Client::of(&args.service)? {
-            Some(client) => client.train(*args),
-            None => local::train(*args),
-        },
+        Command::Train(args) => {
+            let service = remote::Client::of(&args.service)?;
+            match service {
+                Some(client) => client.train(*args),
+                None => local::train(*args),
+            }
+        }
         Command::Generate(args) => {
             check_count("n", args.n, 1, 100_000)?;
             check_count("reads-per-call", args.reads_per_call, 1, 10_000)?;
-            match remote::Client::of(&args.service)? {
-                Some(client) => client.generate(args),
-                None => local::generate(args),
-            }
+            let service = args.service.clone();
+            either(&service, args, remote::Client::generate, local::generate)
         }
         Command::Classify(args) => {
             check_count("samples", args.samples, 0, 10_000)?;
-            match remote::Client::of(&args.service)? {
-                Some(client) => client.classify(args),
-                None => local::classify(args),
-            }
+            let service = args.service.clone();
+            either(&service, args, remote::Client::classify, local::classify)
         }
         Command::Reconstruct(args) => {
             check_count("n", args.n, 1, 100)?;
             check_count("passes", args.passes, 1, 1000)?;
-            match remote::Client::of(&args.service)? {
-                Some(client) => client.reconstruct(args),
-                None => local::reconstruct(args),
-            }
+            let service = args.service.clone();
+            either(&service, args, remote::Client::reconstruct, local::reconstruct)
         }
         Command::Serve(args) => serve::serve(*args),
         Command::Runs(args) => remote::Client::required(&args.service)?.runs(),

@@ -70,25 +70,6 @@ impl ServeArgs {
     }
 }
 
-/// Resolves on SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-}
-
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.config()?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
@@ -96,7 +77,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
-        crate::service::serve(listener, config, shutdown_signal()).await?;
+        crate::service::serve(listener, config, qahm_wire::serving::shutdown_signal()).await?;
         Ok(())
     })
 }

@@ -355,15 +355,8 @@ mod tests {
 
     fn view() -> RunView {
         let record = RunRecord {
-            id: "r".into(),
             state: RunState::Running,
-            error: None,
-            preset: Preset::Default,
-            annealer: String::new(),
-            created_ms: 0,
-            started_ms: None,
-            finished_ms: None,
-            last_checkpoint: None,
+            ..RunRecord::new("r", Preset::Default, String::new())
         };
         RunView::new(record, RunConfig::preset(Preset::Default), Progress::default())
     }

@@ -248,17 +248,7 @@ impl Manager {
                 RunError::Exists(_) => ServiceError::AlreadyExists(id.clone()),
                 other => ServiceError::Internal(other.to_string()),
             })?;
-            let record = RunRecord {
-                id: id.clone(),
-                state: RunState::Pending,
-                error: None,
-                preset: config.preset,
-                annealer,
-                created_ms: now_ms(),
-                started_ms: None,
-                finished_ms: None,
-                last_checkpoint: None,
-            };
+            let record = RunRecord::new(&id, config.preset, annealer);
             record.save(&dir).map_err(|e| ServiceError::Internal(e.to_string()))?;
             let total = config.iterations();
             let progress = Progress { total_updates: total, ..Progress::default() };

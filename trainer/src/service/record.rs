@@ -95,6 +95,21 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// The record of a run just started: pending, created now.
+    pub fn new(id: &str, preset: Preset, annealer: String) -> Self {
+        RunRecord {
+            id: id.to_string(),
+            state: RunState::Pending,
+            error: None,
+            preset,
+            annealer,
+            created_ms: now_ms(),
+            started_ms: None,
+            finished_ms: None,
+            last_checkpoint: None,
+        }
+    }
+
     /// Saves the record into the run directory `dir`.
     pub fn save(&self, dir: &Path) -> Result<(), FileError> {
         let text = serde_json::to_string_pretty(self).expect("records serialise");
@@ -291,17 +306,7 @@ mod tests {
 
     #[test]
     fn a_view_keeps_every_state_change_and_the_last_checkpoints() {
-        let record = RunRecord {
-            id: "a".into(),
-            state: RunState::Pending,
-            error: None,
-            preset: Preset::Default,
-            annealer: String::new(),
-            created_ms: 0,
-            started_ms: None,
-            finished_ms: None,
-            last_checkpoint: None,
-        };
+        let record = RunRecord::new("a", Preset::Default, String::new());
         let config = RunConfig::preset(Preset::Default);
         let mut view = RunView::new(record, config, Progress::default());
         view.enter(RunState::Running, None);

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use qahm_proto::trainer_pb::trainer_server::TrainerServer;
+pub use qahm_wire::serving::ServeError;
 use qahm_wire::serving::{BearerAuth, reflection_v1, reflection_v1alpha};
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
@@ -31,17 +32,6 @@ pub struct ServeConfig {
     pub drain_timeout: Duration,
 }
 
-/// Errors that stop the server from starting or running.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    #[error(transparent)]
-    Runs(#[from] ServiceError),
-    #[error("reflection: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
-    #[error("transport: {0}")]
-    Transport(#[from] tonic::transport::Error),
-}
-
 /// Serves the runs of `config.manager.runs_dir` on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
@@ -51,7 +41,8 @@ pub async fn serve(
     // One connection per annealer address, shared by every run.
     config.manager.connection.shared =
         Some(Arc::new(SharedConnections::new(tokio::runtime::Handle::current())));
-    let manager = Manager::open(config.manager.clone())?;
+    let manager = Manager::open(config.manager.clone())
+        .map_err(|e: ServiceError| ServeError::Setup(e.to_string()))?;
     if config.resume_interrupted {
         let resumed = manager.resume_interrupted();
         tracing::info!(runs = ?resumed, "interrupted runs resumed");
