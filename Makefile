@@ -1,7 +1,7 @@
 # qahm: common tasks. `make test` is the test command CI runs.
 CARGO ?= cargo
 
-.PHONY: test lint fmt bench bench-sampler bench-service run-annealer build release clean
+.PHONY: test lint fmt bench bench-sampler bench-service bench-embedding run-annealer build release clean
 
 test:
 	$(CARGO) test --workspace --locked
@@ -20,8 +20,9 @@ build:
 release:
 	$(CARGO) build --workspace --release --locked
 
-# Sampler throughput against dwave-samplers (installed from PyPI into bench/.venv) and the
-# end-to-end latency of a 1000-read request over gRPC, all in one run.
+# Sampler throughput against dwave-samplers (installed from PyPI into bench/.venv), the
+# end-to-end latency of a 1000-read request over gRPC, training updates against numpy, and
+# clique embeddings against minorminer, all in one run.
 bench:
 	bash bench/run.sh
 
@@ -29,6 +30,11 @@ bench:
 # run both ways, the cost of 10 watchers, Generate's latency while a run trains.
 bench-service:
 	$(CARGO) run --release -p trainer --example service_bench
+
+# Only the clique embeddings against minorminer's busclique and find_embedding (K60 on the
+# recorded Advantage2_system1.5 graph, full Z12 and P16).
+bench-embedding:
+	bash bench/embed_compare.sh
 
 # Criterion micro-benchmarks of the sampler kernel alone.
 bench-sampler:

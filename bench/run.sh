@@ -3,7 +3,9 @@
 #  1. annealer: our simulated annealing vs dwave-samplers on one C16 instance (same schedule,
 #     reads and sweeps), plus end-to-end gRPC latency vs the modelled QPU access time;
 #  2. trainer: real updates of each preset split into phases (wake, annealer call, sleep,
-#     parameter updates), next to a numpy reference of the same step (annealer samples given).
+#     parameter updates), next to a numpy reference of the same step (annealer samples given);
+#  3. embedding: K60 on the recorded Advantage2_system1.5 graph, full Zephyr Z12 and Pegasus
+#     P16, qahm's native clique embedding vs minorminer's busclique and find_embedding.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -48,3 +50,6 @@ print(f"         qahm/numpy without the annealer: median {statistics.median(rati
       f"(rounds {ratios[0]:.3f}-{ratios[-1]:.3f})")
 PY
 done
+
+echo
+bash bench/embed_compare.sh

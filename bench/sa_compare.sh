@@ -13,7 +13,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-VENV="bench/.venv"
+source bench/venv.sh
 OUT="bench/out"
 READS="${READS:-1000}"
 SWEEPS="${SWEEPS:-100,1000}"
@@ -22,23 +22,6 @@ SAMPLER_SEED="${SAMPLER_SEED:-1}"
 REPEAT="${REPEAT:-1}"
 BETA_START="${BETA_START:-0.1}"
 BETA_END="${BETA_END:-5}"
-
-ensure_venv() {
-    if [ ! -x "$VENV/bin/python" ]; then
-        echo "creating $VENV"
-        # Debian's python3 lacks ensurepip unless python3-venv is installed: fall back to a
-        # venv without pip, populated by the system pip through --python.
-        python3 -m venv "$VENV" 2>/dev/null || { rm -rf "$VENV"; python3 -m venv --without-pip "$VENV"; }
-    fi
-    if ! "$VENV/bin/python" -c 'import dwave.samplers, numpy' 2>/dev/null; then
-        echo "installing bench/requirements.txt into $VENV"
-        if "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
-            "$VENV/bin/python" -m pip install -q -r bench/requirements.txt
-        else
-            python3 -m pip --python "$VENV/bin/python" install -q -r bench/requirements.txt
-        fi
-    fi
-}
 
 ours() {
     cargo run -q --release -p qahm-emulator --example sa_compare -- "$@"

@@ -1,6 +1,6 @@
 //! Solver properties: what a structured annealing solver reports about itself (SAPI names).
 
-use crate::topology::{Chimera, WorkingGraph};
+use crate::topology::{Chimera, Family, WorkingGraph};
 
 /// A closed interval [min, max].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -34,16 +34,18 @@ pub struct Topology {
 
 impl Topology {
     pub fn chimera(c: Chimera) -> Self {
-        Topology { kind: "chimera".into(), shape: vec![c.rows, c.cols, c.shore] }
+        Family::Chimera(c).into()
     }
 
-    /// The Chimera geometry, if this topology is one.
-    pub fn as_chimera(&self) -> Option<Chimera> {
-        match (self.kind.as_str(), self.shape.as_slice()) {
-            ("chimera", &[m, n, t]) => Some(Chimera::new(m, n, t)),
-            ("chimera", &[m]) => Some(Chimera::new(m, m, 4)),
-            _ => None,
-        }
+    /// The family and shape, if this topology is one qahm knows ([`Family::from_reported`]).
+    pub fn family(&self) -> Option<Family> {
+        Family::from_reported(&self.kind, &self.shape)
+    }
+}
+
+impl From<Family> for Topology {
+    fn from(family: Family) -> Self {
+        Topology { kind: family.kind().into(), shape: family.shape() }
     }
 }
 

@@ -59,9 +59,9 @@ pub fn build(
                         seed: seed::embedding(run_seed),
                         ..CliqueOptions::default()
                     };
-                    let chimera = props.topology.as_chimera();
+                    let family = props.topology.family();
                     let found =
-                        embedding::embed_clique_with(&props.graph, units, chimera, &options)?;
+                        embedding::embed_clique_with(&props.graph, units, family, &options)?;
                     log(format!(
                         "embedded K{} into {} ({:?}) in {:.0} ms: {}",
                         units,
