@@ -1,7 +1,7 @@
 # qahm: common tasks. `make test` is the test command CI runs.
 CARGO ?= cargo
 
-.PHONY: test lint fmt bench bench-sampler bench-service run-annealer build release clean
+.PHONY: test lint fmt bench bench-sampler bench-service calibrate run-annealer build release clean
 
 test:
 	$(CARGO) test --workspace --locked
@@ -29,6 +29,11 @@ bench:
 # run both ways, the cost of 10 watchers, Generate's latency while a run trains.
 bench-service:
 	$(CARGO) run --release -p trainer --example service_bench
+
+# The emulator's anneal time against the chip: ring kink densities (King et al. 2022), K60 chain
+# breaks, 1000-read wall time against the modelled QPU time, all through the gRPC API.
+calibrate:
+	bash bench/calibrate.sh
 
 # Criterion micro-benchmarks of the sampler kernel alone.
 bench-sampler:

@@ -24,6 +24,7 @@
 
 mod chimera;
 mod heuristic;
+mod ring;
 
 use std::fmt;
 
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use heuristic::{HeuristicParams, find_embedding};
+pub use ring::{long_ring, ring_couplers};
 
 /// Size of the logical prior in the paper: the 60 units of the deepest hidden layer.
 pub const DEFAULT_CLIQUE_SIZE: usize = 60;
