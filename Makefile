@@ -1,7 +1,7 @@
 # qahm: common tasks. `make test` is the test command CI runs.
 CARGO ?= cargo
 
-.PHONY: test lint fmt bench bench-sampler bench-service bench-embedding run-annealer build release clean
+.PHONY: test lint fmt bench bench-sampler bench-service bench-embedding calibrate run-annealer build release clean
 
 test:
 	$(CARGO) test --workspace --locked
@@ -35,6 +35,11 @@ bench-service:
 # recorded Advantage2_system1.5 graph, full Z12 and P16).
 bench-embedding:
 	bash bench/embed_compare.sh
+
+# The emulator's anneal time against the chip: ring kink densities (King et al. 2022), K60 chain
+# breaks, 1000-read wall time against the modelled QPU time, all through the gRPC API.
+calibrate:
+	bash bench/calibrate.sh
 
 # Criterion micro-benchmarks of the sampler kernel alone.
 bench-sampler:

@@ -42,9 +42,10 @@ struct Args {
     /// ICE noise: standard deviation added to each J.
     #[arg(long, env = "QAHM_ANNEALER_SIGMA_J", default_value_t = 0.015)]
     sigma_j: f64,
-    /// Monte Carlo sweeps per µs of annealing time.
-    #[arg(long, env = "QAHM_ANNEALER_SWEEPS_PER_US", default_value_t = 1.0)]
-    sweeps_per_us: f64,
+    /// Share of the ICE variance that is a fixed offset of the device (the rest is fresh at
+    /// every programming).
+    #[arg(long, env = "QAHM_ANNEALER_ICE_STATIC_FRACTION", default_value_t = 0.85)]
+    ice_static_fraction: f64,
     /// Requests accepted and unanswered at once, across streams (more: RESOURCE_EXHAUSTED).
     #[arg(long, env = "QAHM_ANNEALER_MAX_QUEUED", default_value_t = 64)]
     max_queued: usize,
@@ -70,7 +71,7 @@ impl Args {
             beta_jitter: self.beta_jitter,
             sigma_h: self.sigma_h,
             sigma_j: self.sigma_j,
-            sweeps_per_us: self.sweeps_per_us,
+            ice_static_fraction: self.ice_static_fraction,
             ..DeviceConfig::default()
         };
         device.validate().map_err(|e| e.to_string())?;

@@ -246,11 +246,21 @@ fn run_duration(
 /// thermalizations: the smaller of `num_reads_range.max` and what fits in the maximum problem
 /// run duration. At least 1 (a request of 1 read at an allowed anneal time always fits).
 pub fn max_num_reads(props: &SolverProperties, annealing_time: f64) -> u32 {
-    let per_read = annealing_time
-        + f64::from(props.default_readout_thermalization)
-        + props.timing.readout_time_per_sample;
-    let budget = props.problem_run_duration_range.max as f64
-        - f64::from(props.default_programming_thermalization);
+    max_num_reads_with(props, annealing_time, None, None)
+}
+
+/// [`max_num_reads`] with the thermalizations a request sets (`None`: the solver's default).
+pub fn max_num_reads_with(
+    props: &SolverProperties,
+    annealing_time: f64,
+    programming_thermalization: Option<u32>,
+    readout_thermalization: Option<u32>,
+) -> u32 {
+    let readout = readout_thermalization.unwrap_or(props.default_readout_thermalization);
+    let programming =
+        programming_thermalization.unwrap_or(props.default_programming_thermalization);
+    let per_read = annealing_time + f64::from(readout) + props.timing.readout_time_per_sample;
+    let budget = props.problem_run_duration_range.max as f64 - f64::from(programming);
     let fitting = if per_read > 0.0 { (budget / per_read).floor() } else { f64::INFINITY };
     (fitting.min(f64::from(props.num_reads_range.max)) as u32).max(1)
 }
@@ -327,6 +337,9 @@ mod tests {
         // per read: 833 reads at 1000 µs, 4911 at 5 µs.
         assert_eq!(max_num_reads(&props, 1000.0), 833);
         assert_eq!(max_num_reads(&props, 5.0), 4911);
+        // At the thermalizations' minimum (the paper's setting) the programming budget is free.
+        assert_eq!(max_num_reads_with(&props, 1000.0, Some(0), Some(0)), 834);
+        assert_eq!(max_num_reads_with(&props, 5.0, None, Some(800)), 995);
     }
 
     #[test]

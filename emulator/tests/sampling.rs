@@ -107,8 +107,8 @@ fn long_anneals_sample_the_boltzmann_distribution_at_the_hidden_beta() {
 fn five_microsecond_anneals_stay_above_equilibrium_on_a_frustrated_instance() {
     let device = quiet_device();
     let beta = device.effective_beta();
-    // ±1 couplings on two cells: a frustrated spin glass whose barriers five sweeps cannot
-    // reliably cross.
+    // ±1 couplings on two cells: a frustrated spin glass whose barriers a 5 µs anneal (150
+    // sweeps) cannot reliably cross.
     let problem = two_cell_problem(&device, 1.0, 3);
     let energies = exact_energies(&compiled(&problem));
     let equilibrium = mean_energy(&energies, &exact_boltzmann(&compiled(&problem), beta));

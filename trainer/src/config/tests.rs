@@ -224,10 +224,16 @@ refused! {
         => "1 µs is outside DW_2000Q_5's annealing_time_range [5, 2000] µs";
     annealing_chain_strength_beyond_j_range_is_refused: "annealing.chain_strength" = "-2", solver
         => "-2 is outside DW_2000Q_5's j_range [-1, 1]";
-    annealing_reads_per_call_above_the_solvers_limit_is_refused: "annealing.reads_per_call" = "900", solver
-        // (1,000,000 µs run duration − 1000 µs programming thermalization) / (1000 µs anneal
-        // + 198.4 µs readout) = 833.6 reads.
-        => "900 is outside [0, 833] (DW_2000Q_5 takes at most 833 reads per call at 1000 µs; 0 = that limit)";
+    annealing_reads_per_call_above_the_solvers_limit_is_refused: "annealing.reads_per_call" = "5000", solver
+        // (1,000,000 µs run duration − 1000 µs programming thermalization) / (20 µs anneal
+        // + 198.4 µs readout) = 4574.2 reads.
+        => "5000 is outside [0, 4574] (DW_2000Q_5 takes at most 4574 reads per call at 20 µs; 0 = that limit)";
+    annealing_programming_thermalization_beyond_the_solvers_range_is_refused:
+        "annealing.programming_thermalization" = "20000", solver
+        => "20000 µs is outside DW_2000Q_5's range [0, 10000] µs";
+    annealing_readout_thermalization_beyond_the_solvers_range_is_refused:
+        "annealing.readout_thermalization" = "10001", solver
+        => "10001 µs is outside DW_2000Q_5's range [0, 10000] µs";
 }
 
 #[test]

@@ -34,6 +34,7 @@
 mod bus;
 mod chimera;
 mod heuristic;
+mod ring;
 
 use std::fmt;
 
@@ -42,6 +43,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use heuristic::{HeuristicParams, find_embedding};
+pub use ring::{long_ring, ring_couplers};
 
 /// Size of the logical prior in the paper: the 60 units of the deepest hidden layer.
 pub const DEFAULT_CLIQUE_SIZE: usize = 60;

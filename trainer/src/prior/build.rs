@@ -83,6 +83,12 @@ pub fn build(
                 seeded_requests: true,
                 chain_strength: config.annealing.chain_strength,
                 reads_per_call: config.annealing.reads_per_call,
+                // check_solver has kept both inside the solver's u32 ranges.
+                programming_thermalization: config
+                    .annealing
+                    .programming_thermalization
+                    .map(|v| v as u32),
+                readout_thermalization: config.annealing.readout_thermalization.map(|v| v as u32),
             };
             Ok(Box::new(QuantumPrior::new(params, settings, &props, annealer)))
         }

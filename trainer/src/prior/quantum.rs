@@ -7,7 +7,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 use qahm_common::properties::{Range, SolverProperties};
 use qahm_common::request::SampleRequest;
 use qahm_common::sampleset::AnswerMode;
-use qahm_common::validation::max_num_reads;
+use qahm_common::validation::max_num_reads_with;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +47,11 @@ pub struct AnnealSettings {
     /// spread over several calls averages over them.
     #[serde(default)]
     pub reads_per_call: u32,
+    /// SAPI's thermalizations, µs (`None`: the solver's default). They change only the QPU time.
+    #[serde(default)]
+    pub programming_thermalization: Option<u32>,
+    #[serde(default)]
+    pub readout_thermalization: Option<u32>,
 }
 
 impl Default for AnnealSettings {
@@ -56,6 +61,8 @@ impl Default for AnnealSettings {
             seeded_requests: true,
             chain_strength: -1.0,
             reads_per_call: 0,
+            programming_thermalization: None,
+            readout_thermalization: None,
         }
     }
 }
@@ -170,8 +177,8 @@ impl QuantumPrior {
             annealing_time: Some(self.settings.annealing_time),
             auto_scale: Some(false),
             answer_mode: AnswerMode::Raw,
-            programming_thermalization: None,
-            readout_thermalization: None,
+            programming_thermalization: self.settings.programming_thermalization.map(i64::from),
+            readout_thermalization: self.settings.readout_thermalization.map(i64::from),
             seed: self.settings.seeded_requests.then_some(seed),
             label: "qahm prior".into(),
         }
@@ -227,7 +234,12 @@ impl QuantumPrior {
 /// The device's limit on reads per call at the settings' anneal time, lowered to the
 /// settings' own cap when they set one.
 fn reads_per_call_limit(props: &SolverProperties, settings: &AnnealSettings) -> usize {
-    let device = max_num_reads(props, settings.annealing_time);
+    let device = max_num_reads_with(
+        props,
+        settings.annealing_time,
+        settings.programming_thermalization,
+        settings.readout_thermalization,
+    );
     match settings.reads_per_call {
         0 => device as usize,
         cap => cap.min(device) as usize,
