@@ -159,7 +159,7 @@ fn main() -> anyhow::Result<()> {
     let embedding = embedding::embed_clique(
         &props.graph,
         embedding::DEFAULT_CLIQUE_SIZE,
-        props.topology.as_chimera(),
+        props.topology.family(),
         0,
     )?;
     let chain_j: Vec<(u32, u32, f64)> = embedding
