@@ -4,7 +4,7 @@
 //! Everything a client can get wrong is caught here, before any work is queued, so that no
 //! input from the network reaches the device unchecked.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use thiserror::Error;
@@ -13,6 +13,7 @@ use crate::problem::IsingProblem;
 use crate::properties::SolverProperties;
 use crate::request::SampleRequest;
 use crate::sampleset::AnswerMode;
+use crate::topology::Family;
 
 /// Longest request id or label accepted, in bytes.
 pub const MAX_ID_LEN: usize = 256;
@@ -156,12 +157,17 @@ pub fn validate(
     );
     let max_duration = props.problem_run_duration_range.max as f64;
     if duration > max_duration {
+        let per_read = if props.timing.readout_in_run_duration() > 0.0 {
+            "annealing_time + readout_thermalization + readout"
+        } else {
+            "annealing_time + readout_thermalization"
+        };
         return Err(FieldError::new(
             "num_reads",
             format!(
-                "problem run duration (annealing_time + readout_thermalization + readout) × num_reads \
-                 + programming_thermalization = {duration:.0} µs exceeds the allowed maximum \
-                 {max_duration:.0} µs; lower num_reads or annealing_time"
+                "problem run duration ({per_read}) × num_reads + programming_thermalization = \
+                 {duration:.0} µs exceeds the allowed maximum {max_duration:.0} µs; lower \
+                 num_reads or annealing_time"
             ),
         ));
     }
@@ -211,8 +217,11 @@ pub fn validate(
                 format!("coupler ({a}, {b}) appears more than once in j"),
             ));
         }
-        check_bias(|| format!("j[{i}].value"), value, props.j_range, "J", auto_scale)?;
+        check_bias(|| format!("j[{i}].value"), value, props.widest_j_range(), "J", auto_scale)?;
         j.push((u, v, value));
+    }
+    if !auto_scale {
+        check_coupling_sums(props, &j)?;
     }
 
     Ok(SampleJob {
@@ -229,6 +238,65 @@ pub fn validate(
     })
 }
 
+/// The sum of J over one qubit's couplers, or over one of its coupling groups.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CouplingSum {
+    pub qubit: u32,
+    /// `None`: all of the qubit's couplers (`per_qubit_coupling_range`); `Some(g)`: its
+    /// coupling group g (`per_group_coupling_range`).
+    pub group: Option<usize>,
+    pub sum: f64,
+}
+
+/// The coupling sums a solver limits, over couplers `(u, v, J)` of its working graph, ordered
+/// by qubit then group: per qubit where it has a `per_qubit_coupling_range`, per coupling group
+/// where it has a `per_group_coupling_range` and a Zephyr topology (the groups are Zephyr's).
+pub fn coupling_sums(props: &SolverProperties, j: &[(u32, u32, f64)]) -> Vec<CouplingSum> {
+    let mut sums: BTreeMap<(u32, Option<usize>), f64> = BTreeMap::new();
+    if props.per_qubit_coupling_range.is_some() {
+        for &(u, v, value) in j {
+            *sums.entry((u, None)).or_default() += value;
+            *sums.entry((v, None)).or_default() += value;
+        }
+    }
+    if let (Some(_), Some(Family::Zephyr(zephyr))) =
+        (props.per_group_coupling_range, props.topology.family())
+    {
+        for &(u, v, value) in j {
+            *sums.entry((u, Some(zephyr.coupling_group(u, v)))).or_default() += value;
+            *sums.entry((v, Some(zephyr.coupling_group(v, u)))).or_default() += value;
+        }
+    }
+    sums.into_iter().map(|((qubit, group), sum)| CouplingSum { qubit, group, sum }).collect()
+}
+
+/// SAPI's limits on coupling sums, for a problem that is not auto-scaled.
+fn check_coupling_sums(props: &SolverProperties, j: &[(u32, u32, f64)]) -> Result<(), FieldError> {
+    for c in coupling_sums(props, j) {
+        let (range, what, name) = match c.group {
+            None => (props.per_qubit_coupling_range, "couplers", "per_qubit_coupling_range"),
+            Some(_) => {
+                (props.per_group_coupling_range, "coupling group", "per_group_coupling_range")
+            }
+        };
+        let Some(range) = range else { continue };
+        if !range.contains(c.sum) {
+            let whose = match c.group {
+                None => format!("the {what} of qubit {}", c.qubit),
+                Some(g) => format!("{what} {g} of qubit {}", c.qubit),
+            };
+            return Err(FieldError::new(
+                "j",
+                format!(
+                    "J over {whose} sums to {}, outside the solver's {name} {range} (auto_scale is off)",
+                    c.sum
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The problem run duration SAPI limits (`problem_run_duration_range`), µs.
 fn run_duration(
     props: &SolverProperties,
@@ -237,7 +305,7 @@ fn run_duration(
     programming_thermalization: u32,
     readout_thermalization: u32,
 ) -> f64 {
-    (annealing_time + f64::from(readout_thermalization) + props.timing.readout_time_per_sample)
+    (annealing_time + f64::from(readout_thermalization) + props.timing.readout_in_run_duration())
         * f64::from(num_reads)
         + f64::from(programming_thermalization)
 }
@@ -259,7 +327,7 @@ pub fn max_num_reads_with(
     let readout = readout_thermalization.unwrap_or(props.default_readout_thermalization);
     let programming =
         programming_thermalization.unwrap_or(props.default_programming_thermalization);
-    let per_read = annealing_time + f64::from(readout) + props.timing.readout_time_per_sample;
+    let per_read = annealing_time + f64::from(readout) + props.timing.readout_in_run_duration();
     let budget = props.problem_run_duration_range.max as f64 - f64::from(programming);
     let fitting = if per_read > 0.0 { (budget / per_read).floor() } else { f64::INFINITY };
     (fitting.min(f64::from(props.num_reads_range.max)) as u32).max(1)
@@ -384,6 +452,96 @@ mod tests {
         assert_eq!(error_of(r.clone()).field, "programming_thermalization");
         r.programming_thermalization = Some(500);
         assert_eq!(validate(&r, &props()).unwrap().programming_thermalization, 500);
+    }
+
+    fn advantage2() -> SolverProperties {
+        crate::solver_record::SolverRecord::shipped("Advantage2_system1.5")
+            .unwrap()
+            .properties()
+            .unwrap()
+    }
+
+    /// A request of J on the given couplers, not auto-scaled.
+    fn couplings(j: Vec<(u32, u32, f64)>) -> SampleRequest {
+        SampleRequest { h: Vec::new(), j, auto_scale: Some(false), ..request() }
+    }
+
+    #[test]
+    fn j_may_use_the_extended_range_where_the_solver_has_one() {
+        // DW_2000Q_5 has none: J = −1.4 is outside j_range.
+        let e = error_of(couplings(vec![(0, 4, -1.4)]));
+        assert_eq!(e.field, "j[0].value");
+        assert!(e.description.contains("J range [-1, 1]"), "{e}");
+        // Advantage2: extended_j_range [-2, 1].
+        let props = advantage2();
+        let (u, v) = props.graph.couplers()[0];
+        for ok in [-2.0, -1.4, 1.0] {
+            assert!(validate(&couplings(vec![(u, v, ok)]), &props).is_ok(), "J = {ok}");
+        }
+        for bad in [-2.01, 1.01] {
+            let e = validate(&couplings(vec![(u, v, bad)]), &props).unwrap_err();
+            assert_eq!(e.field, "j[0].value");
+            assert!(e.description.contains("J range [-2, 1]"), "{e}");
+        }
+        // Under auto_scale any finite J is accepted.
+        let scaled = SampleRequest { auto_scale: None, ..couplings(vec![(u, v, -7.0)]) };
+        assert!(validate(&scaled, &props).is_ok());
+    }
+
+    #[test]
+    fn coupling_group_sums_are_limited_as_the_solver_says() {
+        // Advantage2's per_group_coupling_range is [-13, 10]: 6 couplers of one group at J = −2
+        // sum to −12, 7 to −14.
+        let props = advantage2();
+        let Some(Family::Zephyr(zephyr)) = props.topology.family() else { panic!("zephyr") };
+        let q = props.graph.qubits().iter().copied().find(|&q| props.graph.degree(q) == 20);
+        let q = q.expect("a qubit with all its couplers");
+        let group0: Vec<u32> = props
+            .graph
+            .neighbours(q)
+            .iter()
+            .map(|&(p, _)| p)
+            .filter(|&p| zephyr.coupling_group(q, p) == 0)
+            .collect();
+        assert_eq!(group0.len(), 10);
+        let j = |n: usize| couplings(group0[..n].iter().map(|&p| (q, p, -2.0)).collect());
+        assert!(validate(&j(6), &props).is_ok());
+        let e = validate(&j(7), &props).unwrap_err();
+        assert_eq!(e.field, "j");
+        assert_eq!(
+            e.description,
+            format!(
+                "J over coupling group 0 of qubit {q} sums to -14, outside the solver's \
+                 per_group_coupling_range [-13, 10] (auto_scale is off)"
+            )
+        );
+        let scaled = SampleRequest { auto_scale: Some(true), ..j(7) };
+        assert!(validate(&scaled, &props).is_ok(), "auto_scale fits the sums");
+    }
+
+    #[test]
+    fn coupling_sums_per_qubit_are_limited_as_the_solver_says() {
+        let mut props = props();
+        props.extended_j_range = Some(crate::properties::Range::new(-2.0, 1.0));
+        props.per_qubit_coupling_range = Some(crate::properties::Range::new(-3.0, 15.0));
+        assert!(validate(&couplings(vec![(0, 4, -2.0), (0, 5, -1.0)]), &props).is_ok());
+        let e = validate(&couplings(vec![(0, 4, -2.0), (0, 5, -1.5)]), &props).unwrap_err();
+        assert_eq!(e.field, "j");
+        assert!(e.description.starts_with("J over the couplers of qubit 0 sums to -3.5"), "{e}");
+        assert!(e.description.contains("per_qubit_coupling_range [-3, 15]"), "{e}");
+    }
+
+    #[test]
+    fn advantage2_run_duration_counts_no_readout_as_sapi_documents() {
+        // (annealing_time + readout_thermalization) × num_reads + programming_thermalization.
+        let props = advantage2();
+        assert_eq!(max_num_reads(&props, 2000.0), 499);
+        assert_eq!(max_num_reads(&props, 0.5), 10_000);
+        let mut r = couplings(vec![]);
+        r.annealing_time = Some(0.4);
+        let e = validate(&r, &props).unwrap_err();
+        assert_eq!(e.field, "annealing_time");
+        assert!(e.description.contains("[0.5, 2000] µs"), "{e}");
     }
 
     #[test]

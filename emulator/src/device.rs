@@ -177,22 +177,16 @@ impl Device {
         self.config.anneal.sweeps(annealing_time)
     }
 
-    /// SAPI's QPU timing for a job (µs); `server_wall_time` is left at 0.
+    /// SAPI's QPU timing for a job (µs), from the solver's `problem_timing_data` as Ocean
+    /// estimates it; `server_wall_time` is left at 0.
     pub fn timing(&self, job: &SampleJob) -> Timing {
-        let t = &self.properties.timing;
-        let programming = t.typical_programming_time + f64::from(job.programming_thermalization);
-        let delay = t.qpu_delay_time_per_sample + f64::from(job.readout_thermalization);
-        let sampling =
-            f64::from(job.num_reads) * (job.annealing_time + t.readout_time_per_sample + delay);
-        Timing {
-            qpu_programming_time: programming,
-            qpu_anneal_time_per_sample: job.annealing_time,
-            qpu_readout_time_per_sample: t.readout_time_per_sample,
-            qpu_delay_time_per_sample: delay,
-            qpu_sampling_time: sampling,
-            qpu_access_time: programming + sampling,
-            server_wall_time: 0.0,
-        }
+        self.properties.timing.job_timing(
+            job.problem.num_variables(),
+            job.num_reads,
+            job.annealing_time,
+            job.programming_thermalization,
+            job.readout_thermalization,
+        )
     }
 
     /// The problem as the chip realises it: auto-scaled (if asked), plus the device's static

@@ -3,7 +3,9 @@
 use std::convert::Infallible;
 
 use qahm_common::answer::Timing;
-use qahm_common::properties::{ProblemTimingData, Range, SolverProperties, Topology};
+use qahm_common::properties::{
+    ProblemTimingData, Range, ReadoutTimeModel, SolverProperties, Topology, UnusedTimingData,
+};
 use qahm_common::request::SampleRequest;
 use qahm_common::sampleset::AnswerMode;
 use qahm_common::topology::{GraphError, WorkingGraph};
@@ -94,13 +96,78 @@ impl ToProto for SolverProperties {
             default_readout_thermalization: p.default_readout_thermalization.into(),
             parameters: p.parameters.clone(),
             supported_problem_types: vec!["ising".into()],
-            problem_timing_data: Some(pb::ProblemTimingData {
-                typical_programming_time: p.timing.typical_programming_time,
-                readout_time_per_sample: p.timing.readout_time_per_sample,
-                qpu_delay_time_per_sample: p.timing.qpu_delay_time_per_sample,
-            }),
+            problem_timing_data: Some(timing_pb(p)),
+            extended_j_range: p.extended_j_range.and_then(range_pb),
+            per_qubit_coupling_range: p.per_qubit_coupling_range.and_then(range_pb),
+            per_group_coupling_range: p.per_group_coupling_range.and_then(range_pb),
         }
     }
+}
+
+/// SAPI's `problem_timing_data` of a solver, its defaults repeated as SAPI repeats them.
+fn timing_pb(p: &SolverProperties) -> pb::ProblemTimingData {
+    let t = &p.timing;
+    let unused = t.unused;
+    pb::ProblemTimingData {
+        typical_programming_time: t.typical_programming_time,
+        readout_time_per_sample: match t.readout {
+            ReadoutTimeModel::Flat(readout) => readout,
+            ReadoutTimeModel::PiecewiseLinear { .. } => 0.0,
+        },
+        qpu_delay_time_per_sample: t.qpu_delay_time_per_sample,
+        version: t.version.clone(),
+        readout_time_model: t.readout.sapi_name().unwrap_or_default().into(),
+        readout_time_model_parameters: t.readout.sapi_parameters(),
+        default_programming_thermalization: p.default_programming_thermalization.into(),
+        default_annealing_time: p.default_annealing_time,
+        default_readout_thermalization: p.default_readout_thermalization.into(),
+        reverse_annealing_with_reinit_prog_time_delta: unused
+            .map(|u| u.reverse_annealing_with_reinit_prog_time_delta),
+        reverse_annealing_without_reinit_prog_time_delta: unused
+            .map(|u| u.reverse_annealing_without_reinit_prog_time_delta),
+        reverse_annealing_with_reinit_delay_time_delta: unused
+            .map(|u| u.reverse_annealing_with_reinit_delay_time_delta),
+        reverse_annealing_without_reinit_delay_time_delta: unused
+            .map(|u| u.reverse_annealing_without_reinit_delay_time_delta),
+        decorrelation_max_nominal_anneal_time: unused
+            .map(|u| u.decorrelation_max_nominal_anneal_time),
+        decorrelation_time_range: unused.and_then(|u| range_pb(u.decorrelation_time_range)),
+    }
+}
+
+/// The domain's timing data from the wire's (its repeated defaults are the solver's own).
+fn timing_of(t: pb::ProblemTimingData) -> Result<ProblemTimingData, PropertiesError> {
+    let readout = if t.readout_time_model.is_empty() {
+        ReadoutTimeModel::Flat(t.readout_time_per_sample)
+    } else {
+        ReadoutTimeModel::from_sapi(&t.readout_time_model, &t.readout_time_model_parameters)
+            .map_err(PropertiesError::Timing)?
+    };
+    let unused = match (
+        t.reverse_annealing_with_reinit_prog_time_delta,
+        t.reverse_annealing_without_reinit_prog_time_delta,
+        t.reverse_annealing_with_reinit_delay_time_delta,
+        t.reverse_annealing_without_reinit_delay_time_delta,
+        t.decorrelation_max_nominal_anneal_time,
+        t.decorrelation_time_range,
+    ) {
+        (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f)) => Some(UnusedTimingData {
+            reverse_annealing_with_reinit_prog_time_delta: a,
+            reverse_annealing_without_reinit_prog_time_delta: b,
+            reverse_annealing_with_reinit_delay_time_delta: c,
+            reverse_annealing_without_reinit_delay_time_delta: d,
+            decorrelation_max_nominal_anneal_time: e,
+            decorrelation_time_range: Range::new(f.min, f.max),
+        }),
+        _ => None,
+    };
+    Ok(ProblemTimingData {
+        version: t.version,
+        typical_programming_time: t.typical_programming_time,
+        readout,
+        qpu_delay_time_per_sample: t.qpu_delay_time_per_sample,
+        unused,
+    })
 }
 
 /// Why a solver's reported properties cannot be used by a client.
@@ -112,6 +179,8 @@ pub enum PropertiesError {
     Invalid { field: &'static str, value: i64 },
     #[error("solver working graph: {0}")]
     Graph(#[from] GraphError),
+    #[error("solver problem_timing_data: {0}")]
+    Timing(String),
 }
 
 fn req<T>(value: Option<T>, field: &'static str) -> Result<T, PropertiesError> {
@@ -146,6 +215,9 @@ impl FromProto<pb::SolverProperties> for SolverProperties {
             )?,
             h_range: f(p.h_range, "h_range")?,
             j_range: f(p.j_range, "j_range")?,
+            extended_j_range: p.extended_j_range.map(|r| Range::new(r.min, r.max)),
+            per_qubit_coupling_range: p.per_qubit_coupling_range.map(|r| Range::new(r.min, r.max)),
+            per_group_coupling_range: p.per_group_coupling_range.map(|r| Range::new(r.min, r.max)),
             annealing_time_range: f(p.annealing_time_range, "annealing_time_range")?,
             default_annealing_time: p.default_annealing_time,
             num_reads_range: u32_range("num_reads_range", p.num_reads_range)?,
@@ -169,11 +241,7 @@ impl FromProto<pb::SolverProperties> for SolverProperties {
                 "default_readout_thermalization",
                 p.default_readout_thermalization,
             )?,
-            timing: ProblemTimingData {
-                typical_programming_time: timing.typical_programming_time,
-                readout_time_per_sample: timing.readout_time_per_sample,
-                qpu_delay_time_per_sample: timing.qpu_delay_time_per_sample,
-            },
+            timing: timing_of(timing)?,
             parameters: p.parameters,
         })
     }
@@ -247,6 +315,22 @@ mod tests {
         let props = SolverProperties::dw_2000q("DW_2000Q_5", Chimera::dw_2000q_5());
         let wire = props.to_proto();
         assert_eq!(wire.qubits.len(), 2030);
+        assert_eq!(SolverProperties::from_proto(wire).unwrap(), props);
+    }
+
+    #[test]
+    fn advantage2_properties_round_trip_with_sapi_timing_data() {
+        let record = qahm_common::solver_record::SolverRecord::shipped("Advantage2_system1.5");
+        let props = record.unwrap().properties().unwrap();
+        let wire = props.to_proto();
+        assert_eq!(wire.extended_j_range, Some(pb::Range { min: -2.0, max: 1.0 }));
+        assert_eq!(wire.per_qubit_coupling_range, None);
+        assert_eq!(wire.per_group_coupling_range, Some(pb::Range { min: -13.0, max: 10.0 }));
+        let timing = wire.problem_timing_data.as_ref().unwrap();
+        assert_eq!(timing.readout_time_model, "pwl_log_log");
+        assert_eq!(timing.readout_time_model_parameters.len(), 10);
+        assert_eq!(timing.default_programming_thermalization, 1000.0);
+        assert_eq!(timing.decorrelation_time_range, Some(pb::Range { min: 500.0, max: 10_000.0 }));
         assert_eq!(SolverProperties::from_proto(wire).unwrap(), props);
     }
 

@@ -102,6 +102,28 @@ impl Zephyr {
         edges
     }
 
+    /// Which of `q`'s two coupling groups (0 or 1) its coupler to neighbour `p` belongs to:
+    /// Advantage2's `per_group_coupling_range` limits the sum of J over each group. As
+    /// dwave-system's `coupling_groups`: an internal coupler by which of the two cells `q` spans
+    /// `p`'s line crosses, an odd one by the side `p` lies on, an external one by the direction
+    /// along the line. Defined for couplers of the graph only.
+    pub fn coupling_group(&self, q: u32, p: u32) -> usize {
+        let (a, b) = (self.coord(q), self.coord(p));
+        let (z, j) = (i64::from(a.z), i64::from(a.j));
+        let offset = if a.u != b.u {
+            // q spans cells 2z + j and 2z + j + 1 across p's line w.
+            2 * z + j + 1 - i64::from(b.w)
+        } else if a.j != b.j {
+            // Odd: (j = 0, z) beside (1, z) and (1, z − 1); (j = 1, z) beside (0, z), (0, z + 1).
+            z + j - i64::from(b.z)
+        } else {
+            // External: the next qubit on the line (group 0) or the previous one (group 1).
+            i64::from(b.z < a.z)
+        };
+        debug_assert!((0..=1).contains(&offset), "({q}, {p}) is not a coupler");
+        usize::from(offset == 1)
+    }
+
     /// Coupler count of the full graph: external, odd and internal.
     pub fn num_couplers(&self) -> usize {
         let (m, t, width) = (self.m as usize, self.t as usize, self.width() as usize);
@@ -122,6 +144,24 @@ fn covering(p: u32, m: u32) -> impl Iterator<Item = (u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coupling_groups_split_every_qubits_couplers_in_two_halves() {
+        // dwave-system's coupling_groups on the full Z12: two groups of 10 per qubit (8 internal
+        // couplers, 1 odd, 1 external each) away from the edges.
+        let z12 = Zephyr::Z12;
+        let mut sizes = vec![[0usize; 2]; z12.num_qubits() as usize];
+        for (u, v) in z12.couplers() {
+            sizes[u as usize][z12.coupling_group(u, v)] += 1;
+            sizes[v as usize][z12.coupling_group(v, u)] += 1;
+        }
+        let q = z12.linear(ZephyrCoord { u: 0, w: 5, k: 2, j: 1, z: 6 });
+        assert_eq!(sizes[q as usize], [10, 10]);
+        assert!(sizes.iter().all(|s| s[0] <= 10 && s[1] <= 10));
+        // Qubit 0 at the edge: one line of 4 horizontals across each of its cells, one odd
+        // neighbour (beside it, group 0) and one external (ahead, group 0).
+        assert_eq!(sizes[0], [4 + 1 + 1, 4]);
+    }
 
     #[test]
     fn z12_and_z15_have_the_published_sizes() {
