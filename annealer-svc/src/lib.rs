@@ -8,5 +8,5 @@
 pub mod server;
 pub mod service;
 
-pub use qahm_emulator::{Device, DeviceConfig};
+pub use qahm_emulator::{Device, DeviceConfig, Solver};
 pub use server::{ServerConfig, serve, serve_device};

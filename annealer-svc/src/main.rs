@@ -7,8 +7,9 @@ use std::time::Duration;
 use annealer_svc::service::ServiceLimits;
 use annealer_svc::{DeviceConfig, ServerConfig};
 use clap::Parser;
+use qahm_emulator::{Solver, UnknownSolver};
 
-/// An emulated D-Wave 2000Q QPU behind the qahm.annealer.v1 gRPC contract.
+/// An emulated D-Wave QPU behind the qahm.annealer.v1 gRPC contract.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
@@ -18,34 +19,38 @@ struct Args {
     /// Require `authorization: Bearer <TOKEN>` on every call.
     #[arg(long, env = "QAHM_ANNEALER_TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// Solver name reported by GetProperties.
-    #[arg(long, env = "QAHM_ANNEALER_NAME", default_value = "DW_2000Q_5")]
-    name: String,
-    /// Emulate a full-yield C16 chip instead of DW_2000Q_5's working graph.
+    /// Solver profile to emulate: DW_2000Q_5, Advantage2_system1.5 or
+    /// Advantage_system_emulated (working graph, ranges, timing and hidden physics).
+    #[arg(long, env = "QAHM_ANNEALER_SOLVER", default_value = "DW_2000Q_5")]
+    solver: String,
+    /// Solver name reported by GetProperties (default: the profile's).
+    #[arg(long, env = "QAHM_ANNEALER_NAME")]
+    name: Option<String>,
+    /// Emulate the profile's full-yield chip instead of its working graph.
     #[arg(long, env = "QAHM_ANNEALER_FULL_YIELD")]
     full_yield: bool,
-    /// Seed of the hidden effective temperature (random if absent).
+    /// Seed of the hidden effective temperature and static noise (random if absent).
     #[arg(long, env = "QAHM_ANNEALER_DEVICE_SEED")]
     device_seed: Option<u64>,
-    /// Lower end of the range β_eff is drawn from.
-    #[arg(long, env = "QAHM_ANNEALER_BETA_MIN", default_value_t = 8.0)]
-    beta_min: f64,
-    /// Upper end of the range β_eff is drawn from.
-    #[arg(long, env = "QAHM_ANNEALER_BETA_MAX", default_value_t = 16.0)]
-    beta_max: f64,
-    /// Relative jitter of β_eff at each programming.
-    #[arg(long, env = "QAHM_ANNEALER_BETA_JITTER", default_value_t = 0.03)]
-    beta_jitter: f64,
-    /// ICE noise: standard deviation added to each h.
-    #[arg(long, env = "QAHM_ANNEALER_SIGMA_H", default_value_t = 0.025)]
-    sigma_h: f64,
-    /// ICE noise: standard deviation added to each J.
-    #[arg(long, env = "QAHM_ANNEALER_SIGMA_J", default_value_t = 0.015)]
-    sigma_j: f64,
+    /// Lower end of the range β_eff is drawn from (default: the profile's, 8 on every one).
+    #[arg(long, env = "QAHM_ANNEALER_BETA_MIN")]
+    beta_min: Option<f64>,
+    /// Upper end of the range β_eff is drawn from (default: the profile's, 16).
+    #[arg(long, env = "QAHM_ANNEALER_BETA_MAX")]
+    beta_max: Option<f64>,
+    /// Relative jitter of β_eff at each programming (default: the profile's, 0.03).
+    #[arg(long, env = "QAHM_ANNEALER_BETA_JITTER")]
+    beta_jitter: Option<f64>,
+    /// ICE noise: standard deviation added to each h (default: the profile's, 0.025).
+    #[arg(long, env = "QAHM_ANNEALER_SIGMA_H")]
+    sigma_h: Option<f64>,
+    /// ICE noise: standard deviation added to each J (default: the profile's, 0.015).
+    #[arg(long, env = "QAHM_ANNEALER_SIGMA_J")]
+    sigma_j: Option<f64>,
     /// Share of the ICE variance that is a fixed offset of the device (the rest is fresh at
-    /// every programming).
-    #[arg(long, env = "QAHM_ANNEALER_ICE_STATIC_FRACTION", default_value_t = 0.85)]
-    ice_static_fraction: f64,
+    /// every programming; default: the profile's, 0.85).
+    #[arg(long, env = "QAHM_ANNEALER_ICE_STATIC_FRACTION")]
+    ice_static_fraction: Option<f64>,
     /// Requests accepted and unanswered at once, across streams (more: RESOURCE_EXHAUSTED).
     #[arg(long, env = "QAHM_ANNEALER_MAX_QUEUED", default_value_t = 64)]
     max_queued: usize,
@@ -62,7 +67,10 @@ struct Args {
 
 impl Args {
     fn into_config(self) -> Result<(SocketAddr, ServerConfig), String> {
+        let solver: Solver =
+            self.solver.parse().map_err(|e: UnknownSolver| format!("--solver: {e}"))?;
         let device = DeviceConfig {
+            solver,
             name: self.name,
             full_yield: self.full_yield,
             device_seed: self.device_seed,
@@ -72,7 +80,7 @@ impl Args {
             sigma_h: self.sigma_h,
             sigma_j: self.sigma_j,
             ice_static_fraction: self.ice_static_fraction,
-            ..DeviceConfig::default()
+            anneal: None,
         };
         device.validate().map_err(|e| e.to_string())?;
         if self.max_queued == 0 || self.max_concurrent == 0 {
@@ -135,5 +143,37 @@ fn main() -> ExitCode {
             eprintln!("annealer-svc: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_of(args: &[&str]) -> Result<ServerConfig, String> {
+        let args =
+            Args::try_parse_from(std::iter::once("annealer-svc").chain(args.iter().copied()))
+                .map_err(|e| e.to_string())?;
+        args.into_config().map(|(_, config)| config)
+    }
+
+    #[test]
+    fn solver_selects_a_profile_by_its_sapi_name() {
+        assert_eq!(config_of(&[]).unwrap().device.solver, Solver::Dw2000q5);
+        let config = config_of(&["--solver", "Advantage2_system1.5", "--sigma-h", "0.01"]).unwrap();
+        assert_eq!(config.device.solver, Solver::Advantage2System1_5);
+        assert_eq!(config.device.physics().sigma_h, 0.01);
+        assert_eq!(config.device.physics().beta_max, 16.0, "the profile's");
+    }
+
+    #[test]
+    fn an_unknown_solver_is_one_line_naming_the_known_ones() {
+        let e = config_of(&["--solver", "Advantage_system4.1"]).unwrap_err();
+        assert_eq!(
+            e,
+            "--solver: unknown solver \"Advantage_system4.1\"; the emulator's solvers are \
+             DW_2000Q_5, Advantage2_system1.5, Advantage_system_emulated"
+        );
+        assert!(!e.contains('\n'));
     }
 }

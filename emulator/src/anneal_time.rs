@@ -40,7 +40,7 @@ use crate::sampler;
 
 /// How anneal time becomes sweeps and a β schedule (see the module docs).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct AnnealModel {
     /// Sweeps of an anneal of `reference_time` µs.
     pub sweeps_at_reference: f64,
@@ -67,6 +67,16 @@ impl AnnealModel {
             ramp_fraction: 0.5,
             beta_start_fraction: 0.05,
         }
+    }
+
+    /// The Advantage2_system1.5 profile. (Calibration pending.)
+    pub fn advantage2() -> Self {
+        Self::dw_2000q()
+    }
+
+    /// The emulated Pegasus Advantage profile. (Calibration pending.)
+    pub fn advantage() -> Self {
+        Self::dw_2000q()
     }
 
     /// Checks every value once; the error names the field and the allowed range.

@@ -1,7 +1,7 @@
-//! The emulated QPU: a D-Wave 2000Q's working graph and ranges, a hidden effective inverse
-//! temperature, integrated control errors (ICE: mostly a fixed offset per qubit and coupler of
-//! the device, partly fresh at every programming), anneal time
-//! turned into Monte Carlo work, and SAPI's QPU timing model.
+//! The emulated QPU: a solver profile's working graph, ranges and timing data (see
+//! [`crate::profile`]), a hidden effective inverse temperature, integrated control errors (ICE:
+//! mostly a fixed offset per qubit and coupler of the device, partly fresh at every
+//! programming), anneal time turned into Monte Carlo work, and SAPI's QPU timing model.
 //!
 //! A job goes: auto-scale (as SAPI) → add ICE noise → compile → simulated annealing whose
 //! final β is the device's secret β_eff (jittered per programming) → energies of the problem
@@ -13,8 +13,7 @@ use qahm_common::answer::{Answer, Timing};
 use qahm_common::problem::IsingProblem;
 use qahm_common::properties::{Range, SolverProperties};
 use qahm_common::sampleset::{AnswerMode, SampleSet};
-use qahm_common::topology::{Chimera, WorkingGraph};
-use qahm_common::validation::SampleJob;
+use qahm_common::validation::{SampleJob, coupling_sums};
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -22,52 +21,40 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::anneal_time::AnnealModel;
+use crate::profile::{Physics, Solver};
 use crate::sampler::{self, Cancelled, CompiledProblem};
 
-/// How the emulated device behaves. Defaults model a real DW_2000Q_5.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Which solver to emulate, and overrides of its hidden physics. Every absent value is the
+/// solver profile's ([`Solver::physics`]); the default is an emulated DW_2000Q_5.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeviceConfig {
-    /// Solver name reported by GetProperties.
-    pub name: String,
-    /// Use the full-yield C16 chip (2048 qubits, 6016 couplers) instead of DW_2000Q_5's.
+    /// The solver profile: what GetProperties reports and how the device behaves.
+    pub solver: Solver,
+    /// Solver name reported by GetProperties; the profile's name when absent.
+    pub name: Option<String>,
+    /// Use the profile's full-yield chip (C16: 2048 qubits; Z12: 4800; the P16 fabric: 5640)
+    /// instead of its working graph.
     pub full_yield: bool,
-    /// Seeds the hidden β_eff; a random seed when absent.
+    /// Seeds the hidden β_eff and the static ICE offsets; a random seed when absent.
     pub device_seed: Option<u64>,
-    /// β_eff is drawn uniformly from this range at start-up (problem units; the real 2000Q's
-    /// T_eff ≈ 0.086 is β ≈ 11.6).
-    pub beta_min: f64,
-    pub beta_max: f64,
+    /// β_eff is drawn uniformly from [beta_min, beta_max] at start-up (problem units; the real
+    /// 2000Q's T_eff ≈ 0.086 is β ≈ 11.6).
+    pub beta_min: Option<f64>,
+    pub beta_max: Option<f64>,
     /// Relative jitter of β at each programming: β·(1 + U(−x, x)).
-    pub beta_jitter: f64,
-    /// ICE: Gaussian error on each programmed h and J (D-Wave 2X published figures).
-    pub sigma_h: f64,
-    pub sigma_j: f64,
+    pub beta_jitter: Option<f64>,
+    /// ICE: Gaussian error on each programmed h and J.
+    pub sigma_h: Option<f64>,
+    pub sigma_j: Option<f64>,
     /// Share of the ICE variance that is the device's own: a fixed offset per qubit and
     /// coupler, drawn once from the device seed; the rest is drawn afresh at every programming.
     /// Real chips' control errors are mostly static (flux offsets, background susceptibility;
     /// why spin-reversal transforms exist), and a static error is one gray-box training can
     /// learn away, while a fresh one is a floor under the prior's moment gap.
-    pub ice_static_fraction: f64,
-    /// Anneal time → Monte Carlo work (the solver profile's calibrated model).
-    pub anneal: AnnealModel,
-}
-
-impl Default for DeviceConfig {
-    fn default() -> Self {
-        DeviceConfig {
-            name: "DW_2000Q_5".into(),
-            full_yield: false,
-            device_seed: None,
-            beta_min: 8.0,
-            beta_max: 16.0,
-            beta_jitter: 0.03,
-            sigma_h: 0.025,
-            sigma_j: 0.015,
-            ice_static_fraction: 0.85,
-            anneal: AnnealModel::dw_2000q(),
-        }
-    }
+    pub ice_static_fraction: Option<f64>,
+    /// Anneal time → Monte Carlo work; replaces the profile's model whole (every field given).
+    pub anneal: Option<AnnealModel>,
 }
 
 /// A device configuration that cannot work.
@@ -79,37 +66,54 @@ pub struct ConfigError {
 }
 
 impl DeviceConfig {
+    /// The emulated `solver` with its profile's physics.
+    pub fn for_solver(solver: Solver) -> Self {
+        DeviceConfig { solver, ..DeviceConfig::default() }
+    }
+
+    /// The profile's physics with this config's overrides.
+    pub fn physics(&self) -> Physics {
+        let profile = self.solver.physics();
+        Physics {
+            beta_min: self.beta_min.unwrap_or(profile.beta_min),
+            beta_max: self.beta_max.unwrap_or(profile.beta_max),
+            beta_jitter: self.beta_jitter.unwrap_or(profile.beta_jitter),
+            sigma_h: self.sigma_h.unwrap_or(profile.sigma_h),
+            sigma_j: self.sigma_j.unwrap_or(profile.sigma_j),
+            ice_static_fraction: self.ice_static_fraction.unwrap_or(profile.ice_static_fraction),
+            anneal: self.anneal.clone().unwrap_or(profile.anneal),
+        }
+    }
+
     /// Checks every value once, before a device is built from it.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err = |field, description: String| Err(ConfigError { field, description });
+        let p = self.physics();
         let positive = |v: f64| v.is_finite() && v > 0.0;
-        if !positive(self.beta_min) || !positive(self.beta_max) || self.beta_min > self.beta_max {
+        if !positive(p.beta_min) || !positive(p.beta_max) || p.beta_min > p.beta_max {
             return err(
                 "beta_min/beta_max",
-                format!(
-                    "need 0 < beta_min <= beta_max, got [{}, {}]",
-                    self.beta_min, self.beta_max
-                ),
+                format!("need 0 < beta_min <= beta_max, got [{}, {}]", p.beta_min, p.beta_max),
             );
         }
-        if !(0.0..0.5).contains(&self.beta_jitter) {
-            return err("beta_jitter", format!("{} is outside [0, 0.5)", self.beta_jitter));
+        if !(0.0..0.5).contains(&p.beta_jitter) {
+            return err("beta_jitter", format!("{} is outside [0, 0.5)", p.beta_jitter));
         }
-        for (field, v) in [("sigma_h", self.sigma_h), ("sigma_j", self.sigma_j)] {
+        for (field, v) in [("sigma_h", p.sigma_h), ("sigma_j", p.sigma_j)] {
             if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
                 return err(field, format!("{v} is outside [0, 1]"));
             }
         }
-        if !(0.0..=1.0).contains(&self.ice_static_fraction) {
+        if !(0.0..=1.0).contains(&p.ice_static_fraction) {
             return err(
                 "ice_static_fraction",
-                format!("{} is outside [0, 1]", self.ice_static_fraction),
+                format!("{} is outside [0, 1]", p.ice_static_fraction),
             );
         }
-        if let Err((field, description)) = self.anneal.validate() {
+        if let Err((field, description)) = p.anneal.validate() {
             return err(field, description);
         }
-        if self.name.is_empty() {
+        if self.name.as_deref().is_some_and(str::is_empty) {
             return err("name", "must not be empty".into());
         }
         Ok(())
@@ -120,6 +124,8 @@ impl DeviceConfig {
 #[derive(Debug)]
 pub struct Device {
     config: DeviceConfig,
+    /// The profile's physics with the config's overrides.
+    physics: Physics,
     properties: SolverProperties,
     beta_eff: f64,
     /// The static part of ICE: an h offset per qubit label, a J offset per working-graph
@@ -133,29 +139,28 @@ pub struct Device {
 impl Device {
     pub fn new(config: DeviceConfig) -> Result<Self, ConfigError> {
         config.validate()?;
-        let graph: WorkingGraph = if config.full_yield {
-            Chimera::C16.working_graph(&[], &[])
-        } else {
-            Chimera::dw_2000q_5()
-        };
-        let properties = SolverProperties::dw_2000q(&config.name, graph);
+        let physics = config.physics();
+        let mut properties = config.solver.properties(config.full_yield);
+        if let Some(name) = &config.name {
+            properties.name.clone_from(name);
+        }
         let device_seed = config.device_seed.unwrap_or_else(rand::random);
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(device_seed);
-        let beta_eff = if config.beta_min == config.beta_max {
-            config.beta_min
+        let beta_eff = if physics.beta_min == physics.beta_max {
+            physics.beta_min
         } else {
-            rng.random_range(config.beta_min..config.beta_max)
+            rng.random_range(physics.beta_min..physics.beta_max)
         };
         // Drawn after β, from the same stream: β_eff stays what it was for a device seed.
-        let fraction = config.ice_static_fraction.sqrt();
+        let fraction = physics.ice_static_fraction.sqrt();
         let mut offsets = |sigma: f64, n: usize| {
             let mut values = vec![0.0; n];
             add_gaussian(values.iter_mut(), sigma * fraction, &mut rng);
             values
         };
-        let static_h = offsets(config.sigma_h, properties.graph.num_qubits() as usize);
-        let static_j = offsets(config.sigma_j, properties.graph.couplers().len());
-        Ok(Device { config, properties, beta_eff, static_h, static_j, device_seed })
+        let static_h = offsets(physics.sigma_h, properties.graph.num_qubits() as usize);
+        let static_j = offsets(physics.sigma_j, properties.graph.couplers().len());
+        Ok(Device { config, physics, properties, beta_eff, static_h, static_j, device_seed })
     }
 
     pub fn properties(&self) -> &SolverProperties {
@@ -172,9 +177,14 @@ impl Device {
         &self.config
     }
 
+    /// The hidden physics the device runs with (its profile's, with the config's overrides).
+    pub fn physics(&self) -> &Physics {
+        &self.physics
+    }
+
     /// Monte Carlo sweeps for an anneal of `annealing_time` µs.
     pub fn sweeps_for(&self, annealing_time: f64) -> usize {
-        self.config.anneal.sweeps(annealing_time)
+        self.physics.anneal.sweeps(annealing_time)
     }
 
     /// SAPI's QPU timing for a job (µs), from the solver's `problem_timing_data` as Ocean
@@ -197,11 +207,7 @@ impl Device {
         auto_scale: bool,
         rng: &mut impl Rng,
     ) -> IsingProblem {
-        let factor = if auto_scale {
-            auto_scale_factor(problem, self.properties.h_range, self.properties.j_range)
-        } else {
-            1.0
-        };
+        let factor = if auto_scale { auto_scale_factor(problem, &self.properties) } else { 1.0 };
         let mut programmed =
             if factor > 0.0 { problem.scaled(1.0 / factor) } else { problem.clone() };
         let active = &programmed.active;
@@ -215,11 +221,11 @@ impl Device {
                 *j += self.static_j[c];
             }
         }
-        let fresh = (1.0 - self.config.ice_static_fraction).sqrt();
-        add_gaussian(programmed.linear.iter_mut(), self.config.sigma_h * fresh, rng);
+        let fresh = (1.0 - self.physics.ice_static_fraction).sqrt();
+        add_gaussian(programmed.linear.iter_mut(), self.physics.sigma_h * fresh, rng);
         add_gaussian(
             programmed.quadratic.iter_mut().map(|(_, _, j)| j),
-            self.config.sigma_j * fresh,
+            self.physics.sigma_j * fresh,
             rng,
         );
         programmed
@@ -231,7 +237,7 @@ impl Device {
         let job_seed = job.seed.unwrap_or_else(rand::random);
         let mut rng =
             Xoshiro256PlusPlus::seed_from_u64(job_seed ^ self.device_seed.rotate_left(17));
-        let jitter = self.config.beta_jitter;
+        let jitter = self.physics.beta_jitter;
         let beta = if jitter > 0.0 {
             self.beta_eff * (1.0 + rng.random_range(-jitter..=jitter))
         } else {
@@ -243,7 +249,7 @@ impl Device {
             &programmed.linear,
             &programmed.quadratic,
         );
-        let betas = self.config.anneal.schedule(job.annealing_time, beta);
+        let betas = self.physics.anneal.schedule(job.annealing_time, beta);
         let reads = job.num_reads as usize;
         let spins = sampler::simulated_annealing(&compiled, &betas, reads, rng.random(), cancel)?;
         let n = job.problem.num_variables();
@@ -276,16 +282,36 @@ fn add_gaussian<'a>(values: impl Iterator<Item = &'a mut f64>, sigma: f64, rng: 
 }
 
 /// SAPI's auto-scale factor: the largest of max(h)/max(h_range), min(h)/min(h_range),
-/// max(J)/max(j_range), min(J)/min(j_range), each clipped at 0. Dividing by it fits the
+/// max(J)/max(J range), min(J)/min(J range), each clipped at 0, with the J range the solver's
+/// `extended_j_range` where it has one, and likewise for the sums of J per qubit or per coupling
+/// group where the solver limits them (SAPI's `coupling_limit`). Dividing by it fits the
 /// problem to the ranges (and stretches a small problem to use them fully).
-pub fn auto_scale_factor(problem: &IsingProblem, h_range: Range<f64>, j_range: Range<f64>) -> f64 {
+pub fn auto_scale_factor(problem: &IsingProblem, props: &SolverProperties) -> f64 {
     let ratio = |v: f64, limit: f64| if limit != 0.0 { (v / limit).max(0.0) } else { 0.0 };
+    let fit = |factor: f64, v: f64, range: Range<f64>| {
+        factor.max(ratio(v, range.max)).max(ratio(v, range.min))
+    };
+    let (h_range, j_range) = (props.h_range, props.widest_j_range());
     let mut factor = 0.0f64;
     for &h in &problem.linear {
-        factor = factor.max(ratio(h, h_range.max)).max(ratio(h, h_range.min));
+        factor = fit(factor, h, h_range);
     }
     for &(_, _, j) in &problem.quadratic {
-        factor = factor.max(ratio(j, j_range.max)).max(ratio(j, j_range.min));
+        factor = fit(factor, j, j_range);
+    }
+    if props.per_qubit_coupling_range.is_some() || props.per_group_coupling_range.is_some() {
+        let active = &problem.active;
+        let labelled: Vec<(u32, u32, f64)> =
+            problem.quadratic.iter().map(|&(a, b, j)| (active[a], active[b], j)).collect();
+        for sum in coupling_sums(props, &labelled) {
+            let range = match sum.group {
+                None => props.per_qubit_coupling_range,
+                Some(_) => props.per_group_coupling_range,
+            };
+            if let Some(range) = range {
+                factor = fit(factor, sum.sum, range);
+            }
+        }
     }
     factor
 }
@@ -298,9 +324,9 @@ mod tests {
     fn quiet_device(seed: u64) -> Device {
         Device::new(DeviceConfig {
             device_seed: Some(seed),
-            sigma_h: 0.0,
-            sigma_j: 0.0,
-            beta_jitter: 0.0,
+            sigma_h: Some(0.0),
+            sigma_j: Some(0.0),
+            beta_jitter: Some(0.0),
             ..DeviceConfig::default()
         })
         .unwrap()
@@ -344,9 +370,69 @@ mod tests {
 
     #[test]
     fn auto_scale_uses_the_sapi_factor() {
-        let p = IsingProblem::from_labels(&[(0, 4.0), (1, -1.0)], &[(0, 1, -3.0)]);
-        let f = auto_scale_factor(&p, Range::new(-2.0, 2.0), Range::new(-1.0, 1.0));
-        assert_eq!(f, 3.0);
+        let props = Solver::Dw2000q5.properties(false);
+        let p = IsingProblem::from_labels(&[(0, 4.0), (1, -1.0)], &[(0, 4, -3.0)]);
+        assert_eq!(auto_scale_factor(&p, &props), 3.0);
+        // With an extended J range, J is fitted into it: −3 / −2.
+        let props = Solver::AdvantageSystemEmulated.properties(false);
+        let (u, v) = props.graph.couplers()[0];
+        let p = IsingProblem::from_labels(&[(u, 1.0)], &[(u, v, -3.0)]);
+        assert_eq!(auto_scale_factor(&p, &props), 1.5);
+        // And so are the coupling sums: 15 couplers of one qubit at J = −1.5 sum to −22.5,
+        // 1.25 × the per-qubit minimum −18.
+        let q = props.graph.qubits().iter().copied().find(|&q| props.graph.degree(q) == 15);
+        let q = q.unwrap();
+        let j: Vec<(u32, u32, f64)> =
+            props.graph.neighbours(q).iter().map(|&(n, _)| (q, n, -1.5)).collect();
+        let p = IsingProblem::from_labels(&[], &j);
+        assert_eq!(auto_scale_factor(&p, &props), 1.25);
+    }
+
+    #[test]
+    fn profiles_bring_their_properties_and_physics_and_configs_override_them() {
+        let device = Device::new(DeviceConfig {
+            device_seed: Some(1),
+            ..DeviceConfig::for_solver(Solver::Advantage2System1_5)
+        })
+        .unwrap();
+        assert_eq!(device.properties().name, "Advantage2_system1.5");
+        assert_eq!(device.properties().graph.qubits().len(), 4594);
+        assert_eq!(device.physics(), &Solver::Advantage2System1_5.physics());
+        let renamed = Device::new(DeviceConfig {
+            name: Some("emulated".into()),
+            sigma_h: Some(0.0),
+            ..DeviceConfig::for_solver(Solver::Advantage2System1_5)
+        })
+        .unwrap();
+        assert_eq!(renamed.properties().name, "emulated");
+        assert_eq!(renamed.physics().sigma_h, 0.0);
+        assert_eq!(renamed.physics().anneal, AnnealModel::advantage2());
+        // A JSON config names the solver by its SAPI name; unknown names are refused.
+        let parsed: DeviceConfig =
+            serde_json::from_str(r#"{"solver": "Advantage_system_emulated", "sigma_j": 0.01}"#)
+                .unwrap();
+        assert_eq!(parsed.solver, Solver::AdvantageSystemEmulated);
+        assert_eq!(parsed.physics().sigma_j, 0.01);
+        let e = serde_json::from_str::<DeviceConfig>(r#"{"solver": "DW_2000Q_6"}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown variant `DW_2000Q_6`"), "{e}");
+    }
+
+    #[test]
+    fn advantage2_timing_follows_its_record() {
+        let device = Device::new(DeviceConfig {
+            device_seed: Some(2),
+            ..DeviceConfig::for_solver(Solver::Advantage2System1_5)
+        })
+        .unwrap();
+        let (u, v) = device.properties().graph.couplers()[0];
+        let problem = IsingProblem::from_labels(&[], &[(u, v, -1.0)]);
+        let t = device.timing(&job(problem, 100, 0.5, None));
+        // Two qubits: 10 ** interp(log10(2), q, t) of the record's curve, by Python's math.
+        assert!((t.qpu_readout_time_per_sample - 29.252906827901576).abs() < 1e-9, "{t:?}");
+        assert_eq!(t.qpu_programming_time, 33_636.7 + 1000.0);
+        assert_eq!(t.qpu_delay_time_per_sample, 60.57);
+        let per_read = 0.5 + t.qpu_readout_time_per_sample + 60.57;
+        assert!((t.qpu_access_time - (34_636.7 + 100.0 * per_read)).abs() < 1e-9);
     }
 
     #[test]
@@ -437,11 +523,20 @@ mod tests {
 
     #[test]
     fn bad_configs_name_their_field() {
-        let anneal = AnnealModel { exponent: -1.0, ..AnnealModel::dw_2000q() };
+        let anneal = Some(AnnealModel { exponent: -1.0, ..AnnealModel::dw_2000q() });
         let e = Device::new(DeviceConfig { anneal, ..Default::default() }).unwrap_err();
         assert_eq!(e.field, "anneal.exponent");
-        let e = Device::new(DeviceConfig { beta_min: 5.0, beta_max: 1.0, ..Default::default() })
-            .unwrap_err();
+        let e = Device::new(DeviceConfig {
+            beta_min: Some(5.0),
+            beta_max: Some(1.0),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert_eq!(e.field, "beta_min/beta_max");
+        // An override below the profile's other bound is caught as well.
+        let e = Device::new(DeviceConfig { beta_min: Some(20.0), ..Default::default() });
+        assert_eq!(e.unwrap_err().field, "beta_min/beta_max");
+        let e = Device::new(DeviceConfig { name: Some(String::new()), ..Default::default() });
+        assert_eq!(e.unwrap_err().field, "name");
     }
 }

@@ -15,9 +15,9 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 fn quiet_device() -> Device {
     Device::new(DeviceConfig {
         device_seed: Some(2024),
-        sigma_h: 0.0,
-        sigma_j: 0.0,
-        beta_jitter: 0.0,
+        sigma_h: Some(0.0),
+        sigma_j: Some(0.0),
+        beta_jitter: Some(0.0),
         ..DeviceConfig::default()
     })
     .unwrap()

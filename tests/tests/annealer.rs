@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use annealer_svc::service::ServiceLimits;
-use annealer_svc::{Device, DeviceConfig, ServerConfig};
+use annealer_svc::{Device, DeviceConfig, ServerConfig, Solver};
 use qahm_common::answer::Answer;
 use qahm_common::problem::IsingProblem;
 use qahm_proto::pb::{self, annealer_client::AnnealerClient};
@@ -138,6 +138,79 @@ async fn properties_describe_the_dw_2000q_5() {
     assert_eq!(p.num_reads_range, Some(pb::IntRange { min: 1, max: 10_000 }));
     assert_eq!(p.h_range, Some(pb::Range { min: -2.0, max: 2.0 }));
     assert_eq!(p.j_range, Some(pb::Range { min: -1.0, max: 1.0 }));
+    server.shutdown().await;
+}
+
+fn advantage2_config() -> ServerConfig {
+    ServerConfig {
+        device: DeviceConfig {
+            device_seed: Some(12),
+            ..DeviceConfig::for_solver(Solver::Advantage2System1_5)
+        },
+        drain_timeout: Duration::from_secs(10),
+        ..ServerConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn properties_describe_advantage2_system1_5_as_its_record() {
+    let server = TestServer::start(advantage2_config()).await;
+    let p = server.client().await.get_properties(pb::GetPropertiesRequest {}).await.unwrap();
+    let p = p.into_inner();
+    assert_eq!(p.name, "Advantage2_system1.5");
+    assert_eq!(p.category, "qpu");
+    let topology = p.topology.as_ref().unwrap();
+    assert_eq!((topology.r#type.as_str(), topology.shape.as_slice()), ("zephyr", &[12, 4][..]));
+    assert_eq!(p.num_qubits, 4800);
+    assert_eq!(p.qubits.len(), 4594);
+    assert_eq!(p.couplers.len(), 41_813);
+    assert_eq!(p.h_range, Some(pb::Range { min: -6.0, max: 6.0 }));
+    assert_eq!(p.j_range, Some(pb::Range { min: -1.0, max: 1.0 }));
+    assert_eq!(p.extended_j_range, Some(pb::Range { min: -2.0, max: 1.0 }));
+    assert_eq!(p.per_qubit_coupling_range, None);
+    assert_eq!(p.per_group_coupling_range, Some(pb::Range { min: -13.0, max: 10.0 }));
+    assert_eq!(p.annealing_time_range, Some(pb::Range { min: 0.5, max: 2000.0 }));
+    assert_eq!(p.default_annealing_time, 20.0);
+    assert_eq!(p.num_reads_range, Some(pb::IntRange { min: 1, max: 10_000 }));
+    assert_eq!(p.problem_run_duration_range, Some(pb::IntRange { min: 0, max: 1_000_000 }));
+    assert_eq!(p.default_programming_thermalization, 1000);
+    assert_eq!(p.default_readout_thermalization, 0);
+    let t = p.problem_timing_data.as_ref().unwrap();
+    assert_eq!(t.version, "1.0.0");
+    assert_eq!(t.typical_programming_time, 33_636.7);
+    assert_eq!(t.qpu_delay_time_per_sample, 60.57);
+    assert_eq!(t.readout_time_model, "pwl_log_log");
+    assert_eq!(t.readout_time_model_parameters[5], 1.367063268466494);
+    assert_eq!(t.decorrelation_time_range, Some(pb::Range { min: 500.0, max: 10_000.0 }));
+
+    // J in the extended range, not auto-scaled, at the 0.5 µs floor: answered, with the
+    // record's timing for a two-qubit problem.
+    let (u, v) = (p.couplers[0].u, p.couplers[0].v);
+    let request = |id: &str, j: f64, anneal: f64| pb::SampleRequest {
+        request_id: id.into(),
+        j: vec![pb::QuadraticBias { u, v, value: j }],
+        num_reads: 20,
+        annealing_time: Some(anneal),
+        auto_scale: Some(false),
+        seed: Some(5),
+        ..Default::default()
+    };
+    let mut client = server.client().await;
+    let mut results = run_stream(&mut client, vec![request("strong", -1.4, 0.5)]).await.unwrap();
+    let (answer, _) = results.pop().unwrap().1.unwrap();
+    assert_eq!(answer.set.active_variables, vec![u, v]);
+    assert_eq!(answer.num_variables, 4800);
+    let timing = answer.timing;
+    assert!((timing.qpu_readout_time_per_sample - 29.252906827901576).abs() < 1e-9);
+    assert_eq!(timing.qpu_programming_time, 34_636.7);
+    for (j, anneal, field) in [(-2.5, 0.5, "j[0].value"), (-1.0, 0.4, "annealing_time")] {
+        let mut results = run_stream(&mut client, vec![request("bad", j, anneal)]).await.unwrap();
+        let Err(AnswerError::Failed(status)) = results.pop().unwrap().1 else {
+            panic!("J = {j} at {anneal} µs should be refused");
+        };
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(status.message().starts_with(&format!("{field}: ")), "{status:?}");
+    }
     server.shutdown().await;
 }
 
