@@ -37,9 +37,11 @@ bench-embedding:
 	bash bench/embed_compare.sh
 
 # The emulator's anneal time against the chip: ring kink densities (King et al. 2022), K60 chain
-# breaks, 1000-read wall time against the modelled QPU time, all through the gRPC API.
+# breaks, 1000-read wall time against the modelled QPU time, all through the gRPC API. One
+# profile per run: make calibrate SOLVER=Advantage2_system1.5 (default DW_2000Q_5).
+SOLVER ?= DW_2000Q_5
 calibrate:
-	bash bench/calibrate.sh
+	bash bench/calibrate.sh --solver $(SOLVER)
 
 # Criterion micro-benchmarks of the sampler kernel alone.
 bench-sampler:

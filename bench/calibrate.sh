@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make calibrate`: the anneal-time calibration through the public gRPC API. Starts
-# annealer-svc (device seed 7, default profile) on a free loopback port, runs
+# annealer-svc (device seed 7; the profile and any other flags from the arguments, e.g.
+# `--solver Advantage2_system1.5`) on a free loopback port, runs
 # trainer/examples/calibrate.rs against it (ring kink densities vs the chip, K60 chain
 # breaks, 1000-read wall time vs modelled QPU time), and stops the server.
 set -euo pipefail
