@@ -371,7 +371,7 @@ mod tests {
     #[test]
     fn auto_scale_uses_the_sapi_factor() {
         let props = Solver::Dw2000q5.properties(false);
-        let p = IsingProblem::from_labels(&[(0, 4.0), (1, -1.0)], &[(0, 4, -3.0)]);
+        let p = IsingProblem::from_labels(&[(0, 4.0), (1, -1.0)], &[(0, 1, -3.0)]);
         assert_eq!(auto_scale_factor(&p, &props), 3.0);
         // With an extended J range, J is fitted into it: −3 / −2.
         let props = Solver::AdvantageSystemEmulated.properties(false);
