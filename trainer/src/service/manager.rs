@@ -46,6 +46,10 @@ struct Entry {
     view: watch::Sender<RunView>,
     /// The running attempt's stop token and why it was fired.
     attempt: Mutex<Option<(CancellationToken, Option<StopReason>)>>,
+    /// Held while a state change is published and its record written, and while the run is
+    /// deleted: a watcher sees a state only together with its record on disk, so a delete
+    /// right after a run stops never races the record's write.
+    files: Mutex<()>,
 }
 
 impl Entry {
@@ -55,6 +59,7 @@ impl Entry {
 
     /// Moves the run to `state` if it is in one of `from` (atomically), and saves the record.
     fn transition(&self, from: &[RunState], to: RunState, error: Option<String>) -> bool {
+        let _files = self.files.lock().expect("files lock");
         let mut moved = false;
         self.view.send_if_modified(|v| {
             moved = from.contains(&v.record.state);
@@ -168,7 +173,12 @@ impl Manager {
             record.save(&dir).map_err(|e| ServiceError::Internal(e.to_string()))?;
             let progress = progress_on_disk(&dir, run_config.iterations());
             let view = RunView::new(record, run_config, progress);
-            let entry = Entry { dir, view: watch::Sender::new(view), attempt: Mutex::new(None) };
+            let entry = Entry {
+                dir,
+                view: watch::Sender::new(view),
+                attempt: Mutex::new(None),
+                files: Mutex::new(()),
+            };
             runs.insert(id, Arc::new(entry));
         }
         tracing::info!(runs = runs.len(), dir = %config.runs_dir.display(), "runs found");
@@ -253,8 +263,12 @@ impl Manager {
             let total = config.iterations();
             let progress = Progress { total_updates: total, ..Progress::default() };
             let view = RunView::new(record, config, progress);
-            let entry =
-                Arc::new(Entry { dir, view: watch::Sender::new(view), attempt: Mutex::new(None) });
+            let entry = Arc::new(Entry {
+                dir,
+                view: watch::Sender::new(view),
+                attempt: Mutex::new(None),
+                files: Mutex::new(()),
+            });
             runs.insert(id.clone(), entry.clone());
             entry
         };
@@ -349,6 +363,7 @@ impl Manager {
     pub fn delete(&self, id: &str) -> Result<(), ServiceError> {
         let entry = self.entry(id)?;
         let mut runs = self.inner.runs.lock().expect("runs lock");
+        let _files = entry.files.lock().expect("files lock");
         let state = entry.state();
         if state.is_active() {
             return Err(ServiceError::FailedPrecondition(format!(
