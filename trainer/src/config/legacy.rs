@@ -89,6 +89,7 @@ mod tests {
     /// Settings added after version 1 (a version-1 run has them at their old behaviour).
     const NEWER: &[&str] = &[
         "schedule.epochs",
+        "annealing.solver",
         "annealing.programming_thermalization",
         "annealing.readout_thermalization",
     ];

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 use qahm_common::properties::SolverProperties;
 use qahm_common::validation::max_num_reads_with;
+pub use qahm_emulator::Solver;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -108,6 +109,16 @@ impl PriorKind {
     }
 }
 
+/// The emulator's solver names, as the `annealing.solver` setting takes them.
+const SOLVER_NAMES: &[&str] = &["DW_2000Q_5", "Advantage2_system1.5", "Advantage_system_emulated"];
+
+impl schema::Setting for Option<Solver> {
+    const KIND: Kind = Kind::Choice(SOLVER_NAMES);
+    fn check(&self, _path: &str, _check: &schema::Check) -> Result<(), ConfigError> {
+        Ok(())
+    }
+}
+
 impl schema::Setting for PriorKind {
     const KIND: Kind = Kind::Choice(PriorKind::NAMES);
     fn check(&self, _path: &str, _check: &schema::Check) -> Result<(), ConfigError> {
@@ -190,6 +201,9 @@ section! {
         /// µs the chip waits after each read (SAPI's readout_thermalization; absent: the
         /// solver's default). Only the QPU time.
         pub readout_thermalization: Option<u64>, flag "readout-thermalization", check schema::Check::Free;
+        /// The in-process emulator's solver profile (absent: DW_2000Q_5). A remote annealer
+        /// is whatever solver it reports.
+        pub solver: Option<Solver>, flag "solver", check schema::Check::Free;
     }
 }
 
@@ -290,6 +304,7 @@ impl RunConfig {
                 reads_per_call: 0,
                 chain_strength: -1.0,
                 device_seed: 7,
+                solver: None,
                 programming_thermalization: None,
                 readout_thermalization: None,
             },

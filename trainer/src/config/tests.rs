@@ -242,3 +242,9 @@ fn the_presets_fit_the_2000q() {
         RunConfig::preset(preset).check_solver(&dw_2000q()).unwrap();
     }
 }
+
+#[test]
+fn the_solver_setting_names_every_emulated_solver() {
+    let names: Vec<&str> = Solver::ALL.iter().map(|s| s.name()).collect();
+    assert_eq!(names, super::SOLVER_NAMES);
+}

@@ -125,6 +125,7 @@ impl Connection {
             (Some(url), None) => Box::new(RemoteAnnealer::new(url, token, retry)?),
             (None, _) => Box::new(InProcessAnnealer::new(qahm_emulator::DeviceConfig {
                 device_seed: Some(config.annealing.device_seed),
+                solver: config.annealing.solver.unwrap_or_default(),
                 ..qahm_emulator::DeviceConfig::default()
             })?),
         })
