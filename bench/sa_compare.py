@@ -2,7 +2,8 @@
 """dwave-samplers' half of bench/sa_compare.sh, and the comparison report.
 
   sa_compare.py dwave  --instance c16.json --reads 1000 --seed 1 --out dwave.json [--repeat 1]
-  sa_compare.py report --instance c16.json --theirs dwave.json --ours ours.json [--grpc grpc.json]
+  sa_compare.py report --instance c16.json --theirs dwave.json --ours ours.json \
+                       [--instance advantage2.json --theirs ... --ours ...] [--grpc grpc.json]
 
 The instance JSON (written by `cargo run --example sa_compare -- export`) holds h, J and one
 custom β schedule per sweep count; both samplers run exactly those numbers, one sweep per β.
@@ -15,7 +16,9 @@ import platform
 import sys
 import time
 
-SPEEDUP_TARGET = 10.0
+# The issue's target on the Advantage2 graph (degree up to 20), kept for the C16 too, where we
+# measure ~50x: a ratio below 30 on either means the kernel lost its lead.
+SPEEDUP_TARGET = 30.0
 ENERGY_TOLERANCE = 0.005  # ours may be at most 0.5 % above (worse than) theirs
 
 
@@ -85,9 +88,21 @@ def run_dwave(args):
 
 
 def report(args):
-    inst = load(args.instance)
-    theirs = {r["sweeps"]: r for r in load(args.theirs)}
-    ours = {r["sweeps"]: r for r in load(args.ours)}
+    assert len(args.instance) == len(args.theirs) == len(args.ours), \
+        "one --theirs and one --ours per --instance"
+    ok = True
+    for instance, theirs, ours in zip(args.instance, args.theirs, args.ours):
+        ok &= report_one(load(instance), load(theirs), load(ours))
+    print()
+    print(f"targets: ratio >= {SPEEDUP_TARGET:g}x, mean energy at most {100 * ENERGY_TOLERANCE:g}% "
+          f"above dwave-samplers, on every graph: {'met' if ok else 'NOT met'}")
+    print_grpc(args)
+
+
+def report_one(inst, theirs, ours):
+    """Prints one instance's table; returns whether both targets hold at every sweep count."""
+    theirs = {r["sweeps"]: r for r in theirs}
+    ours = {r["sweeps"]: r for r in ours}
     n = inst["num_vars"]
     any_r = next(iter(ours.values()))
     print()
@@ -120,11 +135,11 @@ def report(args):
               f"{o['spin_updates_per_second'] / 1e6:>11.1f} | {ratio:>5.1f}x | "
               f"{t['mean_energy']:>12.3f} | {o['mean_energy']:>12.3f} | {100 * rel:>+8.3f}% | "
               f"{'ok' if good else 'MISSED'}")
-    print()
-    print(f"targets: ratio >= {SPEEDUP_TARGET:g}x, mean energy at most {100 * ENERGY_TOLERANCE:g}% "
-          f"above dwave-samplers: {'met' if ok else 'NOT met'}")
+    return ok
 
-    # -- end-to-end gRPC latency (filled in by bench/sa_compare.sh's e2e_grpc_latency) --------
+
+def print_grpc(args):
+    """The end-to-end gRPC latency (measured by bench/sa_compare.sh's e2e_grpc_latency)."""
     if args.grpc and os.path.exists(args.grpc):
         print()
         print("== end-to-end gRPC ==")
@@ -142,9 +157,9 @@ def main():
     d.add_argument("--out", required=True)
     d.add_argument("--repeat", type=int, default=1, help="timed runs; the median is reported")
     r = sub.add_parser("report", help="print the comparison")
-    r.add_argument("--instance", required=True)
-    r.add_argument("--theirs", required=True)
-    r.add_argument("--ours", required=True)
+    r.add_argument("--instance", required=True, action="append")
+    r.add_argument("--theirs", required=True, action="append")
+    r.add_argument("--ours", required=True, action="append")
     r.add_argument("--grpc")
     args = parser.parse_args()
     {"dwave": run_dwave, "report": report}[args.command](args)

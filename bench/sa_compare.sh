@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Compares qahm's simulated annealing kernel with dwave-samplers' SimulatedAnnealingSampler on
-# the same Chimera C16 instance, β schedule, read count and sweep counts.
+# the same instances, β schedule, read count and sweep counts: the full Chimera C16 (degree 6)
+# and the recorded Advantage2_system1.5 graph (Zephyr, degree up to 20).
 #
 #   bash bench/sa_compare.sh                 # sweeps 100 and 1000, 1000 reads
 #   READS=200 SWEEPS=100 bash bench/sa_compare.sh
 #   REPEAT=3 bash bench/sa_compare.sh         # median of 3 timed runs per tool and sweep count
+#   GRAPHS=advantage2 bash bench/sa_compare.sh  # one graph only (default: c16 advantage2)
 #
 # Needs cargo and python3 (3.11+) with pip; creates bench/.venv on first use. Outputs go to
 # bench/out/ (instance, both tools' results as JSON). Both tools run on this machine, so the
@@ -22,6 +24,7 @@ SAMPLER_SEED="${SAMPLER_SEED:-1}"
 REPEAT="${REPEAT:-1}"
 BETA_START="${BETA_START:-0.1}"
 BETA_END="${BETA_END:-5}"
+GRAPHS="${GRAPHS:-c16 advantage2}"
 
 ours() {
     cargo run -q --release -p qahm-emulator --example sa_compare -- "$@"
@@ -42,15 +45,19 @@ main() {
     ensure_venv
     echo "building the qahm example (release)"
     cargo build -q --release -p qahm-emulator --example sa_compare
-    ours export --out "$OUT/c16.json" --seed "$INSTANCE_SEED" --sweeps "$SWEEPS" \
-        --beta-start "$BETA_START" --beta-end "$BETA_END"
-    "$VENV/bin/python" bench/sa_compare.py dwave --instance "$OUT/c16.json" --reads "$READS" \
-        --seed "$SAMPLER_SEED" --repeat "$REPEAT" --out "$OUT/dwave.json"
-    ours run --instance "$OUT/c16.json" --reads "$READS" --seed "$SAMPLER_SEED" --repeat "$REPEAT" \
-        --out "$OUT/ours.json"
+    local reports=()
+    for graph in $GRAPHS; do
+        ours export --graph "$graph" --out "$OUT/$graph.json" --seed "$INSTANCE_SEED" \
+            --sweeps "$SWEEPS" --beta-start "$BETA_START" --beta-end "$BETA_END"
+        "$VENV/bin/python" bench/sa_compare.py dwave --instance "$OUT/$graph.json" \
+            --reads "$READS" --seed "$SAMPLER_SEED" --repeat "$REPEAT" --out "$OUT/$graph-dwave.json"
+        ours run --instance "$OUT/$graph.json" --reads "$READS" --seed "$SAMPLER_SEED" \
+            --repeat "$REPEAT" --out "$OUT/$graph-ours.json"
+        reports+=(--instance "$OUT/$graph.json" --theirs "$OUT/$graph-dwave.json" \
+            --ours "$OUT/$graph-ours.json")
+    done
     e2e_grpc_latency
-    "$VENV/bin/python" bench/sa_compare.py report --instance "$OUT/c16.json" \
-        --theirs "$OUT/dwave.json" --ours "$OUT/ours.json" --grpc "$OUT/grpc.json"
+    "$VENV/bin/python" bench/sa_compare.py report "${reports[@]}" --grpc "$OUT/grpc.json"
 }
 
 main "$@"

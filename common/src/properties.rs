@@ -162,6 +162,26 @@ pub struct UnusedTimingData {
     pub decorrelation_time_range: Range<f64>,
 }
 
+impl UnusedTimingData {
+    /// The extras from their parts, in field order, as a record or a message carries them:
+    /// all or nothing (SAPI reports them together), so `None` when any part is missing.
+    pub fn from_parts(
+        prog_time_deltas: [Option<f64>; 2],
+        delay_time_deltas: [Option<f64>; 2],
+        decorrelation_max_nominal_anneal_time: Option<f64>,
+        decorrelation_time_range: Option<Range<f64>>,
+    ) -> Option<Self> {
+        Some(UnusedTimingData {
+            reverse_annealing_with_reinit_prog_time_delta: prog_time_deltas[0]?,
+            reverse_annealing_without_reinit_prog_time_delta: prog_time_deltas[1]?,
+            reverse_annealing_with_reinit_delay_time_delta: delay_time_deltas[0]?,
+            reverse_annealing_without_reinit_delay_time_delta: delay_time_deltas[1]?,
+            decorrelation_max_nominal_anneal_time: decorrelation_max_nominal_anneal_time?,
+            decorrelation_time_range: decorrelation_time_range?,
+        })
+    }
+}
+
 /// SAPI's `problem_timing_data`, µs: what a client needs to estimate QPU access time. (Its
 /// default thermalizations and anneal time are the solver's own, in [`SolverProperties`].)
 #[derive(Clone, Debug, PartialEq)]

@@ -180,24 +180,22 @@ impl SolverRecord {
                     field: "problem_timing_data",
                     message,
                 })?;
-        let unused = match (
-            t.reverse_annealing_with_reinit_prog_time_delta,
-            t.reverse_annealing_without_reinit_prog_time_delta,
-            t.reverse_annealing_with_reinit_delay_time_delta,
-            t.reverse_annealing_without_reinit_delay_time_delta,
+        let decorrelation_time_range = t
+            .decorrelation_time_range
+            .map(|f| real_range(Some(f), "decorrelation_time_range"))
+            .transpose()?;
+        let unused = UnusedTimingData::from_parts(
+            [
+                t.reverse_annealing_with_reinit_prog_time_delta,
+                t.reverse_annealing_without_reinit_prog_time_delta,
+            ],
+            [
+                t.reverse_annealing_with_reinit_delay_time_delta,
+                t.reverse_annealing_without_reinit_delay_time_delta,
+            ],
             t.decorrelation_max_nominal_anneal_time,
-            t.decorrelation_time_range,
-        ) {
-            (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f)) => Some(UnusedTimingData {
-                reverse_annealing_with_reinit_prog_time_delta: a,
-                reverse_annealing_without_reinit_prog_time_delta: b,
-                reverse_annealing_with_reinit_delay_time_delta: c,
-                reverse_annealing_without_reinit_delay_time_delta: d,
-                decorrelation_max_nominal_anneal_time: e,
-                decorrelation_time_range: real_range(Some(f), "decorrelation_time_range")?,
-            }),
-            _ => None,
-        };
+            decorrelation_time_range,
+        );
         Ok(SolverProperties {
             name: required(self.name(), "identity.name")?.to_string(),
             description: self.description.clone(),

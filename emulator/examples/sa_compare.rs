@@ -7,9 +7,11 @@
 //!                [--repeat 1]
 //! ```
 //!
-//! The instance is the full-yield Chimera C16 (2048 qubits, 6016 couplers) with `h_i` and `J_ij`
-//! uniform in `[−1, 1]`, plus one geometric β schedule per sweep count, so both samplers run the
-//! very same numbers.
+//! The instance is a chip's graph with `h_i` and `J_ij` uniform in `[−1, 1]`, plus one geometric
+//! β schedule per sweep count, so both samplers run the very same numbers. `--graph c16` is the
+//! full-yield Chimera C16 (2048 qubits, 6016 couplers, degree 6); `--graph advantage2` the
+//! recorded Advantage2_system1.5 working graph (4594 qubits, 41813 couplers, degree up to 20),
+//! its qubits renumbered 0..n in index order (neither sampler cares about labels).
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -18,6 +20,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, ensure};
 use clap::{Parser, Subcommand};
 use qahm_common::topology::Chimera;
+use qahm_emulator::profile::Solver;
 use qahm_emulator::sampler::{CompiledProblem, geometric_betas, simulated_annealing};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -43,6 +46,8 @@ enum Command {
         beta_start: f64,
         #[arg(long, default_value_t = 5.0)]
         beta_end: f64,
+        #[arg(long, value_enum, default_value = "c16")]
+        graph: Graph,
     },
     /// Times `simulated_annealing` on every schedule of an exported instance.
     Run {
@@ -58,6 +63,39 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         repeat: usize,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Graph {
+    /// Chimera C16, full yield.
+    C16,
+    /// The recorded Advantage2_system1.5 working graph (Zephyr Z12, 4594 qubits).
+    Advantage2,
+}
+
+impl Graph {
+    /// Its description, qubit count and couplers over `0..n`.
+    fn build(self) -> (String, usize, Vec<(usize, usize)>) {
+        match self {
+            Graph::C16 => {
+                let chimera = Chimera::C16;
+                let couplers =
+                    chimera.couplers().into_iter().map(|(i, j)| (i as usize, j as usize)).collect();
+                ("chimera C16 (full yield)".into(), chimera.num_qubits() as usize, couplers)
+            }
+            Graph::Advantage2 => {
+                let graph = Solver::Advantage2System1_5.properties(false).graph;
+                let index = |q: u32| graph.index(q).expect("a coupler's qubits are active");
+                let couplers =
+                    graph.couplers().iter().map(|&(a, b)| (index(a), index(b))).collect();
+                (
+                    "Advantage2_system1.5 working graph (recorded; zephyr Z12)".into(),
+                    graph.qubits().len(),
+                    couplers,
+                )
+            }
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -95,28 +133,16 @@ fn export(
     sweeps: Vec<usize>,
     beta_start: f64,
     beta_end: f64,
+    graph: Graph,
 ) -> Result<()> {
     ensure!(beta_start > 0.0 && beta_end > 0.0, "a geometric schedule needs positive β");
-    let chimera = Chimera::C16;
+    let (topology, num_vars, edges) = graph.build();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let num_vars = chimera.num_qubits() as usize;
     let linear = (0..num_vars).map(|_| rng.random_range(-1.0..=1.0)).collect();
-    let couplers = chimera
-        .couplers()
-        .into_iter()
-        .map(|(i, j)| (i as usize, j as usize, rng.random_range(-1.0..=1.0)))
-        .collect();
+    let couplers = edges.into_iter().map(|(i, j)| (i, j, rng.random_range(-1.0..=1.0))).collect();
     let schedules = sweeps.iter().map(|&s| geometric_betas(beta_start, beta_end, s)).collect();
-    let instance = Instance {
-        topology: "chimera C16 (full yield)".into(),
-        seed,
-        num_vars,
-        linear,
-        couplers,
-        beta_start,
-        beta_end,
-        schedules,
-    };
+    let instance =
+        Instance { topology, seed, num_vars, linear, couplers, beta_start, beta_end, schedules };
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -182,8 +208,8 @@ fn run(instance: PathBuf, out: PathBuf, reads: usize, seed: u64, repeat: usize) 
 
 fn main() -> Result<()> {
     match Cli::parse().command {
-        Command::Export { out, seed, sweeps, beta_start, beta_end } => {
-            export(out, seed, sweeps, beta_start, beta_end)
+        Command::Export { out, seed, sweeps, beta_start, beta_end, graph } => {
+            export(out, seed, sweeps, beta_start, beta_end, graph)
         }
         Command::Run { instance, out, reads, seed, repeat } => {
             run(instance, out, reads, seed, repeat)

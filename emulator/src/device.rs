@@ -182,11 +182,6 @@ impl Device {
         &self.physics
     }
 
-    /// Monte Carlo sweeps for an anneal of `annealing_time` µs.
-    pub fn sweeps_for(&self, annealing_time: f64) -> usize {
-        self.physics.anneal.sweeps(annealing_time)
-    }
-
     /// SAPI's QPU timing for a job (µs), from the solver's `problem_timing_data` as Ocean
     /// estimates it; `server_wall_time` is left at 0.
     pub fn timing(&self, job: &SampleJob) -> Timing {

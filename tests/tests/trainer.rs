@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use annealer_svc::{DeviceConfig, ServerConfig};
+use annealer_svc::{DeviceConfig, ServerConfig, Solver};
 use qahm_common::request::SampleRequest;
 use qahm_common::sampleset::AnswerMode;
 use tokio::net::TcpListener;
@@ -16,20 +16,21 @@ fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/mnist-10k")
 }
 
-/// The device the served annealer emulates.
+/// The device the served annealer emulates (DW_2000Q_5, the default profile).
 fn device_config() -> DeviceConfig {
     DeviceConfig { device_seed: Some(99), ..DeviceConfig::default() }
 }
 
 /// Starts annealer-svc on 127.0.0.1:0 in a runtime of its own; returns its URL.
 fn start_annealer(runtime: &tokio::runtime::Runtime) -> String {
+    start_annealer_with(runtime, device_config())
+}
+
+fn start_annealer_with(runtime: &tokio::runtime::Runtime, device: DeviceConfig) -> String {
     let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();
-    let config = ServerConfig {
-        device: device_config(),
-        drain_timeout: Duration::from_secs(5),
-        ..ServerConfig::default()
-    };
+    let config =
+        ServerConfig { device, drain_timeout: Duration::from_secs(5), ..ServerConfig::default() };
     runtime.spawn(annealer_svc::serve(listener, config, std::future::pending()));
     format!("http://{addr}")
 }
@@ -87,8 +88,22 @@ fn in_process_and_remote_clients_answer_bit_for_bit_and_refuse_alike() {
 
 #[test]
 fn training_over_grpc_shrinks_the_prior_moment_gap() {
+    train_over_grpc_checking_the_gap(device_config(), "DW_2000Q_5");
+}
+
+/// The same on today's hardware: the trainer embeds the prior into the Zephyr graph that the
+/// served Advantage2_system1.5 reports (its real working graph) and learns it over gRPC.
+#[test]
+fn training_over_grpc_on_advantage2_shrinks_the_prior_moment_gap() {
+    let device = DeviceConfig { solver: Solver::Advantage2System1_5, ..device_config() };
+    train_over_grpc_checking_the_gap(device, "Advantage2_system1.5");
+}
+
+/// Trains `prior_learning_config` against annealer-svc emulating `device`, checks that the
+/// prior was embedded into the solver it reports (`solver`) and that the first-moment gap closes.
+fn train_over_grpc_checking_the_gap(device: DeviceConfig, solver: &str) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let url = start_annealer(&runtime);
+    let url = start_annealer_with(&runtime, device);
     let config = prior_learning_config();
     let (train_set, test_set) = run::load_data(&config.data).unwrap();
     let connection = Connection::to(Some(url), None);
@@ -105,12 +120,16 @@ fn training_over_grpc_shrinks_the_prior_moment_gap() {
     let mean = |part: &[(f64, f64)], pick: fn(&(f64, f64)) -> f64| {
         part.iter().map(pick).sum::<f64>() / part.len() as f64
     };
-    let first = mean(&gaps[..5], |g| g.0);
-    let last = mean(&gaps[gaps.len() - 5..], |g| g.0);
+    // The first gap is the untrained prior's (h = 0: the draw comes before the update); the
+    // last ten updates' mean is where training settled. On the Advantage2 the 5–6-qubit chains
+    // let the prior close most of the gap within two updates (0.49 → ≈ 0.2), so an average
+    // over the first few updates would already be the settled value.
+    let first = gaps[0].0;
+    let last = mean(&gaps[gaps.len() - 10..], |g| g.0);
     eprintln!(
         "linear gap {first:.4} → {last:.4}; quadratic {:.4} → {:.4}",
-        mean(&gaps[..5], |g| g.1),
-        mean(&gaps[gaps.len() - 5..], |g| g.1)
+        gaps[0].1,
+        mean(&gaps[gaps.len() - 10..], |g| g.1)
     );
     // The prior starts at h = 0 while the data-side means sit far from 0; 40 updates must
     // close a good part of that first-moment gap (not just noise: the per-update sampling
@@ -120,4 +139,6 @@ fn training_over_grpc_shrinks_the_prior_moment_gap() {
     assert!(last < 0.7 * first, "moment gap {first:.4} → {last:.4}: {gaps:?}");
     let PriorState::Quantum(params) = trainer.state().prior else { panic!("quantum prior") };
     assert!(params.h.iter().any(|&h| h != 0.0));
+    let into = format!("embedded K60 into {solver} ");
+    assert!(described.iter().any(|l| l.starts_with(&into)), "{into:?}: {described:?}");
 }

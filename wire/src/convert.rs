@@ -143,24 +143,18 @@ fn timing_of(t: pb::ProblemTimingData) -> Result<ProblemTimingData, PropertiesEr
         ReadoutTimeModel::from_sapi(&t.readout_time_model, &t.readout_time_model_parameters)
             .map_err(PropertiesError::Timing)?
     };
-    let unused = match (
-        t.reverse_annealing_with_reinit_prog_time_delta,
-        t.reverse_annealing_without_reinit_prog_time_delta,
-        t.reverse_annealing_with_reinit_delay_time_delta,
-        t.reverse_annealing_without_reinit_delay_time_delta,
+    let unused = UnusedTimingData::from_parts(
+        [
+            t.reverse_annealing_with_reinit_prog_time_delta,
+            t.reverse_annealing_without_reinit_prog_time_delta,
+        ],
+        [
+            t.reverse_annealing_with_reinit_delay_time_delta,
+            t.reverse_annealing_without_reinit_delay_time_delta,
+        ],
         t.decorrelation_max_nominal_anneal_time,
-        t.decorrelation_time_range,
-    ) {
-        (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f)) => Some(UnusedTimingData {
-            reverse_annealing_with_reinit_prog_time_delta: a,
-            reverse_annealing_without_reinit_prog_time_delta: b,
-            reverse_annealing_with_reinit_delay_time_delta: c,
-            reverse_annealing_without_reinit_delay_time_delta: d,
-            decorrelation_max_nominal_anneal_time: e,
-            decorrelation_time_range: Range::new(f.min, f.max),
-        }),
-        _ => None,
-    };
+        t.decorrelation_time_range.map(|f| Range::new(f.min, f.max)),
+    );
     Ok(ProblemTimingData {
         version: t.version,
         typical_programming_time: t.typical_programming_time,

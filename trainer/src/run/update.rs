@@ -214,6 +214,12 @@ impl Trainer {
     /// annealer does not need the new parameters): with a remote annealer its whole time hides
     /// behind the network wait. Each phase draws from its own stream, forked from the run's
     /// stream, so the result does not depend on which of the two finishes first.
+    ///
+    /// The draw runs on a thread of its own, not as the other half of a `rayon::join`: a remote
+    /// draw waits on the network, and a rayon worker waiting on I/O is lost to the pool. With
+    /// two runs in one process on a 2-core machine both workers were lost that way, and an
+    /// annealer served from the same process (tests, the embedded setup) had no worker left
+    /// to sample with: every call ran into its deadline.
     pub fn step(&mut self) -> Result<UpdateMetrics, RunError> {
         let it = self.iteration;
         let lr = self.config.lr(it);
@@ -229,17 +235,16 @@ impl Trainer {
             self.batch.view()
         };
         let (machine, prior) = (&self.machine, &mut self.prior);
-        let ((wake_grad, wake, t_wake), (draw, t_annealer)) = rayon::join(
-            || {
-                let started = Instant::now();
-                let (grad, stats) = machine.wake_gradient(batch, &mut wake_rng);
-                (grad, stats, started.elapsed())
-            },
-            || {
+        let ((wake_grad, wake, t_wake), (draw, t_annealer)) = std::thread::scope(|scope| {
+            let drawing = scope.spawn(|| {
                 let started = Instant::now();
                 (prior.draw(reads, it), started.elapsed())
-            },
-        );
+            });
+            let started = Instant::now();
+            let (grad, stats) = machine.wake_gradient(batch, &mut wake_rng);
+            let wake = (grad, stats, started.elapsed());
+            (wake, drawing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
         let draw = draw?;
         let t1 = Instant::now();
         let (sleep_grad, sleep) = self.machine.sleep_gradient(draw.units.view(), &mut sleep_rng);
