@@ -33,7 +33,8 @@ pub use codec::CodecError;
 pub use media::{ApiVersion, MediaError, Resource, negotiate, reply_version};
 pub use problem::{ProblemJob, ProblemType, QpData, QpError, QpProblem, decode_qp, encode_qp};
 pub use solver::{
-    DecodedSolver, SolverIdentity, SolverRecordError, SolverRef, SolverStatus, SolverVersion,
-    decode_solver_record, encode_record_properties, encode_solver_record, graph_id,
+    DecodedSolver, SolverIdentity, SolverRecordError, SolverRef, SolverStatus, SolverSummary,
+    SolverVersion, decode_solver_record, decode_solver_summary, encode_record_properties,
+    encode_solver_record, graph_id,
 };
 pub use status::{BatchItem, ErrorBody, ProblemStatus, ProblemStatusRecord};

@@ -191,22 +191,26 @@ mod tests {
     #[test]
     fn content_types_are_the_recorded_ones() {
         // Recorded 2025 replies (charset aside) and the v3 Accept dwave-cloud-client 0.14 sent.
-        assert_eq!(
-            Resource::Problems.content_type(ApiVersion::V3),
-            "application/vnd.dwave.sapi.problems+json; version=3.0.0"
-        );
-        assert_eq!(
-            Resource::Problem.content_type(ApiVersion::V2),
-            "application/vnd.dwave.sapi.problem+json; version=2.1.0"
-        );
-        assert_eq!(
-            Resource::SolverDefinitionList.content_type(ApiVersion::V2),
-            "application/vnd.dwave.sapi.solver-definition-list+json; version=2.0.0"
-        );
-        assert_eq!(
-            Resource::Problems.accept(ApiVersion::V3),
-            "application/vnd.dwave.sapi.problems+json; version=3.0.0"
-        );
+        for (written, recorded) in [
+            (
+                Resource::Problems.content_type(ApiVersion::V3),
+                "application/vnd.dwave.sapi.problems+json; version=3.0.0",
+            ),
+            (
+                Resource::Problem.content_type(ApiVersion::V2),
+                "application/vnd.dwave.sapi.problem+json; version=2.1.0",
+            ),
+            (
+                Resource::SolverDefinitionList.content_type(ApiVersion::V2),
+                "application/vnd.dwave.sapi.solver-definition-list+json; version=2.0.0",
+            ),
+            (
+                Resource::Problems.accept(ApiVersion::V3),
+                "application/vnd.dwave.sapi.problems+json; version=3.0.0",
+            ),
+        ] {
+            assert_eq!(written, recorded);
+        }
         assert_eq!(Resource::Problems.accept(ApiVersion::V2), Resource::Problems.media_type());
     }
 

@@ -110,14 +110,21 @@ pub enum SolverRecordError {
     NotQpu { name: String, category: String },
 }
 
-/// A solver record as read: how it names the solver, its availability when listed, and its
-/// properties.
+/// What a record says besides its properties: how it names the solver and, when listed, its
+/// availability. It is all of a record fetched with `filter=none,+identity,+status,+avg_load`
+/// (the cloud client's cheap, frequent call).
 #[derive(Clone, Debug, PartialEq)]
-pub struct DecodedSolver {
+pub struct SolverSummary {
     /// `identity` (v3) or `id` (v2).
     pub solver: SolverRef,
     pub status: Option<SolverStatus>,
     pub avg_load: Option<f64>,
+}
+
+/// A solver record as read: its summary and its properties.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecodedSolver {
+    pub summary: SolverSummary,
     pub properties: SolverProperties,
 }
 
@@ -132,26 +139,36 @@ fn field<'a, T: Deserialize<'a>>(
         .map_err(|source| SolverRecordError::Field { field: key, source })
 }
 
-/// Reads one element of a `solvers/remote/` reply (or a `solvers/remote/{name}/` reply).
-pub fn decode_solver_record(record: &Value) -> Result<DecodedSolver, SolverRecordError> {
+/// Reads the name, `status` and `avg_load` of a record, whole or filtered.
+pub fn decode_solver_summary(record: &Value) -> Result<SolverSummary, SolverRecordError> {
     let solver = match (field(record, "identity")?, field(record, "id")?) {
         (Some(identity), _) => SolverRef::Identity(identity),
         (None, Some(id)) => SolverRef::Name(id),
         (None, None) => return Err(SolverRecordError::Unnamed),
     };
+    Ok(SolverSummary {
+        solver,
+        status: field(record, "status")?,
+        avg_load: field(record, "avg_load")?,
+    })
+}
+
+/// Reads one element of a `solvers/remote/` reply (or a `solvers/remote/{name}/` reply) as a
+/// QPU's.
+pub fn decode_solver_record(record: &Value) -> Result<DecodedSolver, SolverRecordError> {
+    let summary = decode_solver_summary(record)?;
     let category: Option<String> =
         record.get("properties").map(|p| field(p, "category")).transpose()?.flatten();
     if let Some(category) = category.filter(|c| c != "qpu") {
-        return Err(SolverRecordError::NotQpu { name: solver.name().to_string(), category });
+        let name = summary.solver.name().to_string();
+        return Err(SolverRecordError::NotQpu { name, category });
     }
-    let status = field(record, "status")?;
-    let avg_load = field(record, "avg_load")?;
     let parsed = SolverRecord::deserialize(record).map_err(RecordError::Json)?;
     let properties = match parsed.properties.problem_timing_data {
         Some(_) => parsed.properties()?,
         None => properties_without_timing_data(parsed)?,
     };
-    Ok(DecodedSolver { solver, status, avg_load, properties })
+    Ok(DecodedSolver { summary, properties })
 }
 
 /// Common's reader needs `problem_timing_data`; a record that has none gets qahm's 2000Q
@@ -308,15 +325,11 @@ pub fn encode_record_properties(props: &SolverProperties) -> Map<String, Value> 
     p
 }
 
-/// A whole solver record for `props`, named as `solver` says (`id` for a v2 name, `identity`
-/// for a v3 identity), with `status` and `avg_load` when given (a `filter` may leave them
-/// out).
-pub fn encode_solver_record(
-    props: &SolverProperties,
-    solver: &SolverRef,
-    status: Option<SolverStatus>,
-    avg_load: Option<f64>,
-) -> Value {
+/// A whole solver record for `props`, named as `summary.solver` says (`id` for a v2 name,
+/// `identity` for a v3 identity), with `status` and `avg_load` when given (a `filter` may
+/// leave them out).
+pub fn encode_solver_record(props: &SolverProperties, summary: &SolverSummary) -> Value {
+    let SolverSummary { solver, status, avg_load } = summary;
     let mut record = Map::new();
     match solver {
         SolverRef::Name(name) => record.insert("id".into(), json!(name)),
@@ -339,8 +352,16 @@ mod tests {
     use qahm_common::properties::ReadoutTimeModel;
     use qahm_common::topology::{Chimera, Family, Pegasus, Zephyr};
 
+    fn summary(solver: &SolverRef) -> SolverSummary {
+        SolverSummary {
+            solver: solver.clone(),
+            status: Some(SolverStatus::Online),
+            avg_load: Some(0.5),
+        }
+    }
+
     fn round_trip(props: &SolverProperties, solver: &SolverRef) -> DecodedSolver {
-        let record = encode_solver_record(props, solver, Some(SolverStatus::Online), Some(0.5));
+        let record = encode_solver_record(props, &summary(solver));
         // Through text, as a client gets it.
         let text = serde_json::to_string(&record).unwrap();
         decode_solver_record(&serde_json::from_str(&text).unwrap()).unwrap()
@@ -366,9 +387,7 @@ mod tests {
                 let solver = SolverRef::new(&identity, version);
                 let decoded = round_trip(&props, &solver);
                 assert_eq!(decoded.properties, props, "{} {version:?}", family.kind());
-                assert_eq!(decoded.solver, solver);
-                assert_eq!(decoded.status, Some(SolverStatus::Online));
-                assert_eq!(decoded.avg_load, Some(0.5));
+                assert_eq!(decoded.summary, summary(&solver));
             }
         }
     }
@@ -378,7 +397,8 @@ mod tests {
         let props = SolverProperties::dw_2000q("DW_2000Q_5", Chimera::dw_2000q_5());
         assert!(matches!(props.timing.readout, ReadoutTimeModel::Flat(_)));
         let solver = SolverRef::Name(props.name.clone());
-        let record = encode_solver_record(&props, &solver, None, None);
+        let bare = SolverSummary { solver: solver.clone(), status: None, avg_load: None };
+        let record = encode_solver_record(&props, &bare);
         assert!(record["properties"].get("problem_timing_data").is_none());
         assert!(record.get("status").is_none() && record.get("avg_load").is_none());
         assert_eq!(round_trip(&props, &solver).properties, props);
