@@ -176,6 +176,9 @@ impl QpAnswer {
     }
 
     /// Writes qahm's answer; `timing` holds the six QPU times ([`AnswerTiming::from_timing`]).
+    /// SAPI's wire type for labels and counts is `i32`; qahm's are far below its maximum
+    /// (labels below `num_qubits`, counts at most `num_reads`), which is where they would be
+    /// clamped.
     pub fn encode(answer: &Answer) -> QpAnswer {
         let set = &answer.set;
         QpAnswer {
