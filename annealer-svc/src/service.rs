@@ -20,7 +20,9 @@ use qahm_common::request::SampleRequest;
 use qahm_common::validation::{FieldError, SampleJob, validate};
 use qahm_emulator::Device;
 use qahm_proto::pb;
-use qahm_wire::{FromProto, ToProto, answer_chunks, error_response, status_of};
+use qahm_wire::{
+    FromProto, ToProto, answer_chunks, error_response, status_of, unreadable_request_status,
+};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_stream::StreamExt;
@@ -114,12 +116,17 @@ impl AnnealerService {
     async fn serve_stream(self, mut inbound: Streaming<pb::SampleRequest>, tx: Outbound) {
         let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
         let mut jobs = JoinSet::new();
+        // Set when a request could not be read: the call ends with it once the requests read
+        // before it are answered, never with OK.
+        let mut unreadable = None;
         loop {
             tokio::select! {
                 message = inbound.next() => match message {
                     Some(Ok(request)) => self.accept(request, &tx, &in_flight, &mut jobs).await,
                     Some(Err(status)) => {
-                        tracing::debug!(%status, "sample stream broke");
+                        let status = unreadable_request_status(&status);
+                        tracing::info!(code = ?status.code(), message = status.message(), "sample stream unreadable");
+                        unreadable = Some(status);
                         break;
                     }
                     None => break,
@@ -129,7 +136,9 @@ impl AnnealerService {
             }
         }
         while jobs.join_next().await.is_some() {}
-        if self.draining.is_cancelled() {
+        if let Some(status) = unreadable {
+            let _ = tx.send(Err(status)).await;
+        } else if self.draining.is_cancelled() {
             // Requests the client sent after the drain began were not read: tell it to retry
             // elsewhere or later.
             let _ = tx.send(Err(status_of(ServiceError::ShuttingDown))).await;

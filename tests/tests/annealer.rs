@@ -568,3 +568,100 @@ async fn reflection_lists_the_annealer_in_v1_and_v1alpha() {
     assert!(format!("{reply:?}").contains("qahm.annealer.v1.Annealer"));
     server.shutdown().await;
 }
+
+// ---- requests the server cannot read --------------------------------------------------------
+
+/// A codec that puts raw bytes on the wire as the request message (what a broken or hostile
+/// client can send) and reads the contract's responses.
+#[derive(Clone, Copy, Default)]
+struct RawRequests;
+
+struct RawEncoder;
+
+struct ResponseDecoder;
+
+impl tonic::codec::Codec for RawRequests {
+    type Encode = Vec<u8>;
+    type Decode = pb::SampleResponse;
+    type Encoder = RawEncoder;
+    type Decoder = ResponseDecoder;
+
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+
+    fn decoder(&mut self) -> ResponseDecoder {
+        ResponseDecoder
+    }
+}
+
+impl tonic::codec::Encoder for RawEncoder {
+    type Item = Vec<u8>;
+    type Error = Status;
+
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), Status> {
+        bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for ResponseDecoder {
+    type Item = pb::SampleResponse;
+    type Error = Status;
+
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<pb::SampleResponse>, Status> {
+        prost::Message::decode(src).map(Some).map_err(|e| Status::internal(e.to_string()))
+    }
+}
+
+/// Sends `messages` as raw request bytes on one Sample stream; returns the responses and the
+/// status the call ended with.
+async fn sample_raw(messages: Vec<Vec<u8>>) -> (Vec<pb::SampleResponse>, Status) {
+    let server = TestServer::start(seeded_config()).await;
+    let mut grpc = tonic::client::Grpc::new(server.channel().await);
+    grpc.ready().await.unwrap();
+    let path =
+        tonic::codegen::http::uri::PathAndQuery::from_static("/qahm.annealer.v1.Annealer/Sample");
+    let request = Request::new(tokio_stream::iter(messages));
+    let mut inbound = grpc.streaming(request, path, RawRequests).await.unwrap().into_inner();
+    let mut responses = Vec::new();
+    let end = loop {
+        match inbound.message().await {
+            Ok(Some(response)) => responses.push(response),
+            Ok(None) => break Status::ok(""),
+            Err(status) => break status,
+        }
+    };
+    server.shutdown().await;
+    (responses, end)
+}
+
+#[tokio::test]
+async fn an_undecodable_request_ends_the_call_with_invalid_argument_after_the_earlier_answers() {
+    let good = prost::Message::encode_to_vec(&small_request("before"));
+    // 0xff… is no protobuf message: field 31 with wire type 7, which does not exist.
+    let (responses, end) = sample_raw(vec![good, vec![0xff; 16]]).await;
+    assert_eq!(end.code(), Code::InvalidArgument, "{end:?}");
+    assert!(end.message().contains("could not be decoded"), "{end:?}");
+    // The request read before the garbage is answered in full, before the status.
+    assert!(!responses.is_empty());
+    assert!(
+        responses.iter().all(|r| r.request_id == "before" && r.error.is_none()),
+        "{responses:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_over_the_4_mib_limit_ends_the_call_with_resource_exhausted_naming_it() {
+    let (responses, end) = sample_raw(vec![vec![0u8; 5 << 20]]).await;
+    assert_eq!(end.code(), Code::ResourceExhausted, "{end:?}");
+    assert!(end.message().contains("4194304 bytes"), "{end:?}");
+    assert!(responses.is_empty(), "{responses:?}");
+}

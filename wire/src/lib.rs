@@ -19,4 +19,6 @@ pub mod status;
 
 pub use answer::{AnswerAssembler, AnswerError, answer_chunks, error_response};
 pub use convert::{FromProto, PropertiesError, ToProto};
-pub use status::{field_error_of, rpc_to_status, status_of, status_to_rpc};
+pub use status::{
+    field_error_of, rpc_to_status, status_of, status_to_rpc, unreadable_request_status,
+};

@@ -24,6 +24,28 @@ pub fn status_of(error: ServiceError) -> Status {
     }
 }
 
+/// What to tell a client whose request could not be read off its stream. tonic reports a
+/// message over the server's size limit as OUT_OF_RANGE and one that is not a valid protobuf
+/// message as INTERNAL, in the decoder's words; neither is the server's fault, and neither may
+/// end the call as if all were well: the request, and any sent after it on the same stream
+/// (the stream cannot be read past it), got no answer. Other codes (a client that reset its
+/// stream) pass through.
+pub fn unreadable_request_status(status: &Status) -> Status {
+    let unread = "requests after it on this stream were not read";
+    match status.code() {
+        Code::OutOfRange => Status::resource_exhausted(format!(
+            "a request is larger than the server accepts ({}); {unread}",
+            status.message()
+        )),
+        Code::Internal => Status::invalid_argument(format!(
+            "a request could not be decoded as a protobuf message of the expected type ({}); \
+             {unread}",
+            status.message()
+        )),
+        _ => status.clone(),
+    }
+}
+
 /// The field error of an INVALID_ARGUMENT status with a `BadRequest` field violation, as the
 /// service built it: a client sees the same [`FieldError`] in-process and over the network.
 pub fn field_error_of(status: &Status) -> Option<FieldError> {
@@ -60,6 +82,30 @@ pub fn rpc_to_status(rpc: &google::rpc::Status) -> Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_oversized_request_is_resource_exhausted_naming_the_limit() {
+        let tonic_says = Status::out_of_range(
+            "Error, decoded message length too large: found 5000000 bytes, the limit is: 4194304 bytes",
+        );
+        let status = unreadable_request_status(&tonic_says);
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert!(status.message().contains("the limit is: 4194304 bytes"), "{status:?}");
+    }
+
+    #[test]
+    fn an_undecodable_request_is_invalid_argument() {
+        let tonic_says = Status::internal("failed to decode Protobuf message: invalid wire type");
+        let status = unreadable_request_status(&tonic_says);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().contains("invalid wire type"), "{status:?}");
+    }
+
+    #[test]
+    fn a_client_reset_passes_through() {
+        let status = unreadable_request_status(&Status::cancelled("reset"));
+        assert_eq!(status.code(), Code::Cancelled);
+    }
 
     #[test]
     fn field_errors_become_invalid_argument_and_survive_the_round_trip() {
