@@ -78,6 +78,7 @@ pub async fn serve_all(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let draining = CancellationToken::new();
+    let mut front_to_stop = None;
     let sapi_task = match sapi {
         Some(sapi_listener) => {
             let front = Front::new(
@@ -87,7 +88,10 @@ pub async fn serve_all(
                 draining.clone(),
             )
             .map_err(|e| ServeError::Setup(format!("sapi front: {e}")))?;
-            Some(tokio::spawn(sapi_front::serve(sapi_listener, Arc::new(front), SAPI_ANSWER_GRACE)))
+            let front = Arc::new(front);
+            front_to_stop = Some(front.clone());
+            let grace = SAPI_ANSWER_GRACE.min(config.drain_timeout);
+            Some(tokio::spawn(sapi_front::serve(sapi_listener, front, grace, config.drain_timeout)))
         }
         None => None,
     };
@@ -152,6 +156,10 @@ pub async fn serve_all(
             draining.cancelled().await;
             tokio::time::sleep(drain_timeout).await;
         } => tracing::warn!("drain timed out; stopping with requests in flight"),
+    }
+    if let Some(front) = front_to_stop {
+        // Sampling runs on the blocking pool, which the runtime waits for on exit.
+        front.store.stop_all();
     }
     tracing::info!("annealer-svc stopped");
     Ok(())

@@ -9,6 +9,12 @@ use std::time::Duration;
 use annealer_svc::sapi_front::SapiOptions;
 use annealer_svc::service::ServiceLimits;
 use annealer_svc::{Device, DeviceConfig, ServerConfig, Solver};
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use qahm_common::answer::problem_energy_of_row;
 use qahm_common::problem::IsingProblem;
 use qahm_common::topology::WorkingGraph;
@@ -16,12 +22,6 @@ use qahm_sapi::{
     ApiVersion, BatchItem, ErrorBody, ProblemJob, ProblemStatus, ProblemStatusRecord, ProblemType,
     QpAnswer, Resource, SolverIdentity, SolverRef, decode_solver_record, encode_qp, row_values,
 };
-use bytes::Bytes;
-use http::{Method, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -247,11 +247,7 @@ async fn solvers_are_listed_filtered_and_looked_up_with_a_token() {
     assert_eq!(one["properties"]["num_qubits"], 4800);
 
     let missing = front
-        .request(
-            Method::GET,
-            "solvers/remote/Advantage_system4.1/",
-            Resource::SolverDefinition,
-        )
+        .request(Method::GET, "solvers/remote/Advantage_system4.1/", Resource::SolverDefinition)
         .send()
         .await
         .unwrap();

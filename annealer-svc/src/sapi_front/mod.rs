@@ -256,13 +256,19 @@ impl Front {
         _queue_permit: OwnedSemaphorePermit,
     ) {
         let id = prepared.job.request_id.clone();
-        let Ok(_running) = self.running.acquire().await else {
-            self.store.finish(
-                &id,
-                Outcome::Failed("server is shutting down".into()),
-                now_rfc3339(),
-            );
-            return;
+        // A problem cancelled while it waits gives its queue slot back at once.
+        let this = [id.clone()];
+        let forever = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
+        let _running = tokio::select! {
+            permit = self.running.acquire() => match permit {
+                Ok(permit) => permit,
+                Err(_closed) => {
+                    let message = "server is shutting down".to_string();
+                    self.store.finish(&id, Outcome::Failed(message), now_rfc3339());
+                    return;
+                }
+            },
+            _ = self.store.wait_any_terminal(&this, forever) => return,
         };
         if !self.store.start(&id) {
             return; // cancelled while pending
@@ -302,21 +308,33 @@ impl Front {
 }
 
 /// Serves the front on `listener` until `draining` is cancelled and every accepted problem
-/// has ended (plus `grace`, for clients to fetch the last answers).
+/// has ended (plus `grace`, for clients to fetch the last answers), or `drain_timeout` has
+/// passed since the drain began; then stops whatever still samples.
 pub async fn serve(
     listener: TcpListener,
     front: Arc<Front>,
     grace: Duration,
+    drain_timeout: Duration,
 ) -> std::io::Result<()> {
     let draining = front.draining.clone();
     let idle_front = front.clone();
     let stop = async move {
         draining.cancelled().await;
-        idle_front.store.wait_idle().await;
-        tokio::time::sleep(grace).await;
+        let idle = async {
+            idle_front.store.wait_idle().await;
+            tokio::time::sleep(grace).await;
+        };
+        if tokio::time::timeout(drain_timeout, idle).await.is_err() {
+            tracing::warn!(
+                unfinished = idle_front.store.active(),
+                "sapi drain timed out; stopping problems in flight"
+            );
+        }
     };
     tracing::info!(addr = ?listener.local_addr().ok(), solvers = front.solvers.len(), auth = front.options.token.is_some(), "sapi front listening");
-    serve_until(listener, front, stop).await
+    let result = serve_until(listener, front.clone(), stop).await;
+    front.store.stop_all();
+    result
 }
 
 async fn serve_until(

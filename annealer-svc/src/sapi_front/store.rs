@@ -187,6 +187,15 @@ impl Store {
         }
     }
 
+    /// Tells every problem still pending or in progress to stop (the server is going away);
+    /// each ends CANCELLED.
+    pub fn stop_all(&self) {
+        let inner = self.lock();
+        for p in inner.problems.values().filter(|p| !p.status.is_terminal()) {
+            p.cancel.store(true, Ordering::Relaxed);
+        }
+    }
+
     /// Waits until no problem is pending or in progress.
     pub async fn wait_idle(&self) {
         loop {
