@@ -33,6 +33,16 @@ const MAX_IDS: usize = 1000;
 
 type Shared = Arc<Front>;
 
+/// The value of a `Result<T, Response>`, or return the response (a refusal) from the handler.
+macro_rules! or_reply {
+    ($result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(response) => return response,
+        }
+    };
+}
+
 pub fn router(front: Shared) -> Router {
     let api = Router::new()
         .route("/solvers/remote", get(list_solvers))
@@ -172,10 +182,7 @@ async fn list_solvers(
     headers: HeaderMap,
     Query(query): Query<FilterQuery>,
 ) -> Response {
-    let version = match admit(&front, &headers, Resource::SolverDefinitionList) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let version = or_reply!(admit(&front, &headers, Resource::SolverDefinitionList));
     let records: Vec<Value> = front
         .solvers
         .iter()
@@ -190,10 +197,7 @@ async fn get_solver(
     Path(name): Path<String>,
     Query(query): Query<FilterQuery>,
 ) -> Response {
-    let version = match admit(&front, &headers, Resource::SolverDefinition) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let version = or_reply!(admit(&front, &headers, Resource::SolverDefinition));
     match front.solver(&name) {
         Some(s) => {
             let record = filtered(&with_load(&front, s.record(version)), query.filter.as_deref());
@@ -260,14 +264,8 @@ fn body_bytes(headers: &HeaderMap, body: Bytes) -> Result<Vec<u8>, Response> {
 }
 
 async fn submit(State(front): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let version = match admit(&front, &headers, Resource::Problems) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let bytes = match body_bytes(&headers, body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let version = or_reply!(admit(&front, &headers, Resource::Problems));
+    let bytes = or_reply!(body_bytes(&headers, body));
     let jobs: Vec<Value> = match serde_json::from_slice(&bytes) {
         Ok(Value::Array(jobs)) => jobs,
         Ok(_) => return error(StatusCode::BAD_REQUEST, "body: must be a JSON list of problems"),
@@ -314,10 +312,7 @@ async fn problem_statuses(
     headers: HeaderMap,
     Query(query): Query<StatusQuery>,
 ) -> Response {
-    let version = match admit(&front, &headers, Resource::Problems) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let version = or_reply!(admit(&front, &headers, Resource::Problems));
     let Some(ids) = query.id.filter(|ids| !ids.is_empty()) else {
         let recent: Vec<ProblemStatusRecord> =
             front.store.recent(MAX_IDS).iter().map(|p| status_record(p, version, false)).collect();
@@ -361,10 +356,7 @@ async fn get_problem(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let version = match admit(&front, &headers, Resource::Problem) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let version = or_reply!(admit(&front, &headers, Resource::Problem));
     match front.store.get(&id) {
         Some(p) => {
             reply(StatusCode::OK, Resource::Problem, version, &status_record(&p, version, true))
@@ -378,10 +370,7 @@ async fn get_answer(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let version = match admit(&front, &headers, Resource::ProblemAnswer) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let version = or_reply!(admit(&front, &headers, Resource::ProblemAnswer));
     match front.store.get(&id) {
         Some(Problem { answer: Some(answer), .. }) => {
             reply(StatusCode::OK, Resource::ProblemAnswer, version, &*answer)
@@ -399,10 +388,7 @@ async fn get_info(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let version = match admit(&front, &headers, Resource::ProblemData) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let version = or_reply!(admit(&front, &headers, Resource::ProblemData));
     let Some(p) = front.store.get(&id) else { return error(StatusCode::NOT_FOUND, NO_PROBLEM) };
     let mut info = json!({
         "id": p.id,
@@ -430,10 +416,7 @@ async fn get_messages(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let version = match admit(&front, &headers, Resource::ProblemMessage) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let version = or_reply!(admit(&front, &headers, Resource::ProblemMessage));
     match front.store.get(&id) {
         Some(_) => reply(StatusCode::OK, Resource::ProblemMessage, version, &Vec::<Value>::new()),
         None => error(StatusCode::NOT_FOUND, NO_PROBLEM),
@@ -461,14 +444,8 @@ fn cancel_item(front: &Front, id: &str, version: ApiVersion) -> (StatusCode, Bat
 }
 
 async fn cancel_problems(State(front): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let version = match admit(&front, &headers, Resource::Problems) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let bytes = match body_bytes(&headers, body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let version = or_reply!(admit(&front, &headers, Resource::Problems));
+    let bytes = or_reply!(body_bytes(&headers, body));
     let ids: Vec<String> = match serde_json::from_slice(&bytes) {
         Ok(ids) => ids,
         Err(e) => {
@@ -487,10 +464,7 @@ async fn cancel_problem(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let version = match admit(&front, &headers, Resource::Problem) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let version = or_reply!(admit(&front, &headers, Resource::Problem));
     match cancel_item(&front, &id, version) {
         (status, BatchItem::Status(record)) => reply(status, Resource::Problem, version, &record),
         (status, BatchItem::Error(body)) => error(status, body.error_msg),

@@ -9,23 +9,18 @@
 use std::collections::HashMap;
 
 use qahm_common::answer::Answer;
-use qahm_common::properties::SolverProperties;
+use qahm_common::properties::{ACCEPTED_PARAMETERS, SolverProperties};
 use qahm_common::request::SampleRequest;
 use qahm_common::sampleset::AnswerMode;
 use qahm_common::validation::{FieldError, SampleJob, validate};
 use qahm_sapi::{ProblemJob, ProblemType, QpProblem, decode_qp};
 use serde_json::Value;
 
-/// The parameters the front takes, as its solver records list them.
-pub const PARAMETERS: [&str; 7] = [
-    "annealing_time",
-    "answer_mode",
-    "auto_scale",
-    "num_reads",
-    "programming_thermalization",
-    "readout_thermalization",
-    "x_seed",
-];
+/// The parameters the front takes, as its solver records list them: the contract's, with the
+/// emulator's seed under SAPI's prefix for solver-specific parameters (`x_seed`).
+pub fn parameters() -> [&'static str; ACCEPTED_PARAMETERS.len()] {
+    ACCEPTED_PARAMETERS.map(|name| if name == "seed" { "x_seed" } else { name })
+}
 
 /// A job that cannot be run: the field (`data.lin`, `params.num_reads`, …) and why.
 #[derive(Debug, PartialEq)]
@@ -138,11 +133,11 @@ pub fn prepare(id: &str, job: &ProblemJob, props: &SolverProperties) -> Result<P
     })?;
     let params = &job.params;
     if let Some(unknown) =
-        params.keys().find(|k| !PARAMETERS.contains(&k.as_str()) && *k != "label")
+        params.keys().find(|k| !parameters().contains(&k.as_str()) && *k != "label")
     {
         return Err(bad(
             format!("params.{unknown}"),
-            format!("is not a parameter of this solver (it takes {})", PARAMETERS.join(", ")),
+            format!("is not a parameter of this solver (it takes {})", parameters().join(", ")),
         ));
     }
     let num_reads = match integer(params, "num_reads")? {

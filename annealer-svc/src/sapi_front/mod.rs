@@ -33,7 +33,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::service::ServiceLimits;
-use jobs::{JobError, PARAMETERS, Prepared};
+use jobs::{JobError, Prepared};
 use store::{Outcome, Problem, Store};
 
 /// Settings of the front (its devices and limits come from the server's).
@@ -74,7 +74,7 @@ impl SapiSolver {
             let mut record = encode_solver_record(props, &summary);
             // The record lists what this front takes: SAPI's parameters, and the emulator's
             // seed under SAPI's prefix for solver-specific ones.
-            record["properties"]["parameters"] = PARAMETERS
+            record["properties"]["parameters"] = jobs::parameters()
                 .iter()
                 .map(|&name| {
                     let key = if name == "x_seed" { "seed" } else { name };
