@@ -6,6 +6,7 @@ CARGO ?= cargo
 test:
 	$(CARGO) test --workspace --locked
 	bash tests/python/run.sh
+	bash tests/python/ocean.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use annealer_svc::sapi_front::SapiOptions;
 use annealer_svc::service::ServiceLimits;
 use annealer_svc::{DeviceConfig, ServerConfig};
 use clap::Parser;
@@ -19,6 +20,16 @@ struct Args {
     /// Require `authorization: Bearer <TOKEN>` on every call.
     #[arg(long, env = "QAHM_ANNEALER_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Also serve every emulated solver over SAPI's REST API (for Ocean's clients) on this
+    /// address, under /sapi/v2/.
+    #[arg(long, env = "QAHM_ANNEALER_SAPI_LISTEN")]
+    sapi_listen: Option<SocketAddr>,
+    /// Require `X-Auth-Token: <TOKEN>` on every SAPI request (default: --token's value).
+    #[arg(long, env = "QAHM_ANNEALER_SAPI_TOKEN", hide_env_values = true)]
+    sapi_token: Option<String>,
+    /// Finished SAPI problems kept for status and answer requests.
+    #[arg(long, env = "QAHM_ANNEALER_SAPI_HISTORY", default_value_t = 1000)]
+    sapi_history: usize,
     /// Solver profile to emulate: DW_2000Q_5, Advantage2_system1.5 or
     /// Advantage_system_emulated (working graph, ranges, timing and hidden physics).
     #[arg(long, env = "QAHM_ANNEALER_SOLVER", default_value = "DW_2000Q_5")]
@@ -65,8 +76,14 @@ struct Args {
     drain_timeout: f64,
 }
 
+/// Where to listen: gRPC always, SAPI's REST API when asked.
+struct Listen {
+    grpc: SocketAddr,
+    sapi: Option<SocketAddr>,
+}
+
 impl Args {
-    fn into_config(self) -> Result<(SocketAddr, ServerConfig), String> {
+    fn into_config(self) -> Result<(Listen, ServerConfig), String> {
         let solver: Solver =
             self.solver.parse().map_err(|e: UnknownSolver| format!("--solver: {e}"))?;
         let device = DeviceConfig {
@@ -92,6 +109,16 @@ impl Args {
         if self.token.as_deref().is_some_and(str::is_empty) {
             return Err("--token must not be empty when given".into());
         }
+        if self.sapi_token.as_deref().is_some_and(str::is_empty) {
+            return Err("--sapi-token must not be empty when given".into());
+        }
+        if self.sapi_history == 0 {
+            return Err("--sapi-history must be at least 1".into());
+        }
+        let sapi = SapiOptions {
+            token: self.sapi_token.or_else(|| self.token.clone()),
+            max_history: self.sapi_history,
+        };
         let limits = ServiceLimits {
             max_queued: self.max_queued,
             max_concurrent: self.max_concurrent,
@@ -103,13 +130,14 @@ impl Args {
             limits,
             token: self.token,
             drain_timeout: Duration::from_secs_f64(self.drain_timeout),
+            sapi,
         };
-        Ok((self.listen, config))
+        Ok((Listen { grpc: self.listen, sapi: self.sapi_listen }, config))
     }
 }
 
 fn main() -> ExitCode {
-    let (addr, config) = match Args::parse().into_config() {
+    let (listen, config) = match Args::parse().into_config() {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("annealer-svc: invalid configuration: {message}");
@@ -130,10 +158,17 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        annealer_svc::serve(listener, config, qahm_wire::serving::shutdown_signal())
+        let bind = |addr: SocketAddr| async move {
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr}: {e}"))
+        };
+        let listener = bind(listen.grpc).await?;
+        let sapi = match listen.sapi {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+        annealer_svc::serve_with_sapi(listener, sapi, config, qahm_wire::serving::shutdown_signal())
             .await
             .map_err(|e| e.to_string())
     });

@@ -1,5 +1,6 @@
 //! The gRPC server: the Annealer service plus health, reflection (v1 and v1alpha), optional
-//! bearer-token auth and a graceful drain when `shutdown` resolves.
+//! bearer-token auth and a graceful drain when `shutdown` resolves; beside it, when given a
+//! second listener, the SAPI REST front ([`crate::sapi_front`]), drained with it.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::server::TcpIncoming;
 
+use crate::sapi_front::{self, Front, SapiOptions};
 use crate::service::{AnnealerService, ServiceLimits};
 
 /// Everything the server needs, validated in `main` before it starts.
@@ -24,7 +26,13 @@ pub struct ServerConfig {
     pub token: Option<String>,
     /// How long in-flight requests may take to finish after shutdown begins.
     pub drain_timeout: Duration,
+    /// The SAPI front's token and history (used when it has a listener).
+    pub sapi: SapiOptions,
 }
+
+/// After the last SAPI problem ends during a drain, how long its answer stays fetchable
+/// (within the drain timeout).
+const SAPI_ANSWER_GRACE: Duration = Duration::from_secs(2);
 
 /// Serves on `listener` until `shutdown` resolves, then drains: health turns NOT_SERVING, new
 /// requests get UNAVAILABLE, in-flight ones finish (bounded by `drain_timeout`).
@@ -33,11 +41,21 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    serve_with_sapi(listener, None, config, shutdown).await
+}
+
+/// As [`serve`], and the SAPI front on `sapi` when given.
+pub async fn serve_with_sapi(
+    listener: TcpListener,
+    sapi: Option<TcpListener>,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     let device = Arc::new(
         Device::new(config.device.clone())
             .map_err(|e: ConfigError| ServeError::Setup(e.to_string()))?,
     );
-    serve_device(listener, device, config, shutdown).await
+    serve_all(listener, sapi, device, config, shutdown).await
 }
 
 /// As [`serve`], with a device built by the caller (tests read its hidden β this way).
@@ -47,7 +65,36 @@ pub async fn serve_device(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    serve_all(listener, None, device, config, shutdown).await
+}
+
+/// gRPC on `listener`, the SAPI front on `sapi` when given, over `device` (and, for the
+/// front, a device per other profile built from the same config). One shutdown drains both.
+pub async fn serve_all(
+    listener: TcpListener,
+    sapi: Option<TcpListener>,
+    device: Arc<Device>,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     let draining = CancellationToken::new();
+    let mut front_to_stop = None;
+    let sapi_task = match sapi {
+        Some(sapi_listener) => {
+            let front = Front::new(
+                device.clone(),
+                config.limits.clone(),
+                config.sapi.clone(),
+                draining.clone(),
+            )
+            .map_err(|e| ServeError::Setup(format!("sapi front: {e}")))?;
+            let front = Arc::new(front);
+            front_to_stop = Some(front.clone());
+            let grace = SAPI_ANSWER_GRACE.min(config.drain_timeout);
+            Some(tokio::spawn(sapi_front::serve(sapi_listener, front, grace, config.drain_timeout)))
+        }
+        None => None,
+    };
     let service = AnnealerService::new(device.clone(), config.limits.clone(), draining.clone());
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<AnnealerServer<AnnealerService>>().await;
@@ -93,13 +140,26 @@ pub async fn serve_device(
                 let _ = stop_rx.await;
             },
         );
-    tokio::pin!(server);
+    let both = async move {
+        server.await?;
+        if let Some(task) = sapi_task {
+            task.await
+                .map_err(|e| ServeError::Setup(format!("sapi front: {e}")))?
+                .map_err(|e| ServeError::Setup(format!("sapi front: {e}")))?;
+        }
+        Ok::<(), ServeError>(())
+    };
+    tokio::pin!(both);
     tokio::select! {
-        result = &mut server => result?,
+        result = &mut both => result?,
         _ = async {
             draining.cancelled().await;
             tokio::time::sleep(drain_timeout).await;
         } => tracing::warn!("drain timed out; stopping with requests in flight"),
+    }
+    if let Some(front) = front_to_stop {
+        // Sampling runs on the blocking pool, which the runtime waits for on exit.
+        front.store.stop_all();
     }
     tracing::info!("annealer-svc stopped");
     Ok(())
