@@ -7,12 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use qahm_emulator::{ConfigError, Device, DeviceConfig};
-use qahm_proto::pb::annealer_server::AnnealerServer;
 pub use qahm_wire::serving::ServeError;
-use qahm_wire::serving::{BearerAuth, reflection_v1, reflection_v1alpha};
+use qahm_wire::serving::serve_annealer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::server::TcpIncoming;
 
 use crate::sapi_front::{self, Front, SapiOptions};
 use crate::service::{AnnealerService, ServiceLimits};
@@ -96,71 +94,34 @@ pub async fn serve_all(
         None => None,
     };
     let service = AnnealerService::new(device.clone(), config.limits.clone(), draining.clone());
-    let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<AnnealerServer<AnnealerService>>().await;
-
-    let (reflection_v1, reflection_v1alpha) = (reflection_v1()?, reflection_v1alpha()?);
-
-    let auth = BearerAuth::new(config.token.as_deref());
-    let annealer =
-        tonic::service::interceptor::InterceptedService::new(AnnealerServer::new(service), auth);
-
-    let local = listener.local_addr().ok();
     tracing::info!(
-        addr = ?local,
+        addr = ?listener.local_addr().ok(),
         solver = %device.properties().name,
         qubits = device.properties().graph.qubits().len(),
         couplers = device.properties().graph.couplers().len(),
         auth = config.token.is_some(),
         "annealer-svc listening"
     );
-
-    let drain_timeout = config.drain_timeout;
-    let reporter = health_reporter.clone();
-    let draining_for_signal = draining.clone();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        shutdown.await;
-        tracing::info!(?drain_timeout, "shutdown requested; draining");
-        reporter.set_not_serving::<AnnealerServer<AnnealerService>>().await;
-        draining_for_signal.cancel();
-        let _ = stop_tx.send(());
-    });
-
-    let server = tonic::transport::Server::builder()
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(annealer)
-        // Answers are streamed in chunks: without TCP_NODELAY, Nagle's algorithm holds the
-        // last partial segment of each answer until the client's delayed ACK.
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            async {
-                let _ = stop_rx.await;
-            },
-        );
-    let both = async move {
-        server.await?;
-        if let Some(task) = sapi_task {
-            task.await
-                .map_err(|e| ServeError::Setup(format!("sapi front: {e}")))?
-                .map_err(|e| ServeError::Setup(format!("sapi front: {e}")))?;
+    let token = config.token.as_deref();
+    let grpc =
+        serve_annealer(listener, service, token, draining.clone(), config.drain_timeout, shutdown)
+            .await;
+    if let Some(task) = sapi_task {
+        // The front drains on the same token from the same moment, within the same timeout.
+        match tokio::time::timeout(config.drain_timeout, task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::error!(error = %e, "sapi front failed"),
+            Ok(Err(e)) => tracing::error!(error = %e, "sapi front task failed"),
+            Err(_) => {
+                tracing::warn!("sapi front drain timed out; stopping with problems in flight")
+            }
         }
-        Ok::<(), ServeError>(())
-    };
-    tokio::pin!(both);
-    tokio::select! {
-        result = &mut both => result?,
-        _ = async {
-            draining.cancelled().await;
-            tokio::time::sleep(drain_timeout).await;
-        } => tracing::warn!("drain timed out; stopping with requests in flight"),
     }
     if let Some(front) = front_to_stop {
         // Sampling runs on the blocking pool, which the runtime waits for on exit.
         front.store.stop_all();
     }
+    grpc?;
     tracing::info!("annealer-svc stopped");
     Ok(())
 }

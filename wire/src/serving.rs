@@ -1,11 +1,18 @@
 //! What every qahm gRPC server shares: bearer-token auth, reflection (v1 and v1alpha) over
-//! every qahm service and grpc.health.v1, the errors that stop a server, and the signals that
-//! start its graceful stop.
+//! every qahm service and grpc.health.v1, the errors that stop a server, the signals that
+//! start its graceful stop, and the serving of a `qahm.annealer.v1` implementation with all of
+//! these and a bounded drain.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use qahm_common::error::ServiceError;
+use qahm_proto::pb::annealer_server::{Annealer, AnnealerServer};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use tonic::service::Interceptor;
+use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Status};
 use tonic_reflection::server::{Builder, Error, v1, v1alpha};
 
@@ -95,6 +102,75 @@ pub fn reflection_v1alpha()
         .register_encoded_file_descriptor_set(qahm_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
+}
+
+/// How a server's drain ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Drained {
+    /// Every call finished.
+    Completed,
+    /// `drain_timeout` passed with calls in flight; the server stopped anyway.
+    TimedOut,
+}
+
+/// Serves `annealer` (behind [`BearerAuth`] with `token`), grpc.health.v1 and reflection on
+/// `listener` until `shutdown` resolves, then drains: health turns NOT_SERVING, `draining` is
+/// cancelled (the service refuses new requests with UNAVAILABLE and lets in-flight ones
+/// finish), and the server stops once its calls are done or after `drain_timeout`.
+pub async fn serve_annealer<S: Annealer>(
+    listener: TcpListener,
+    annealer: S,
+    token: Option<&str>,
+    draining: CancellationToken,
+    drain_timeout: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Drained, ServeError> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<AnnealerServer<S>>().await;
+    let (reflection_v1, reflection_v1alpha) = (reflection_v1()?, reflection_v1alpha()?);
+    let annealer = tonic::service::interceptor::InterceptedService::new(
+        AnnealerServer::new(annealer),
+        BearerAuth::new(token),
+    );
+
+    let reporter = health_reporter.clone();
+    let draining_for_signal = draining.clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!(?drain_timeout, "shutdown requested; draining");
+        reporter.set_not_serving::<AnnealerServer<S>>().await;
+        draining_for_signal.cancel();
+        let _ = stop_tx.send(());
+    });
+
+    let server = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(annealer)
+        // Answers are streamed in chunks: without TCP_NODELAY, Nagle's algorithm holds the
+        // last partial segment of each answer until the client's delayed ACK.
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            async {
+                let _ = stop_rx.await;
+            },
+        );
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => {
+            result?;
+            Ok(Drained::Completed)
+        }
+        _ = async {
+            draining.cancelled().await;
+            tokio::time::sleep(drain_timeout).await;
+        } => {
+            tracing::warn!("drain timed out; stopping with requests in flight");
+            Ok(Drained::TimedOut)
+        }
+    }
 }
 
 #[cfg(test)]

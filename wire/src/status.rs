@@ -21,6 +21,16 @@ pub fn status_of(error: ServiceError) -> Status {
         ServiceError::ShuttingDown => Status::unavailable(message),
         ServiceError::Unauthenticated(_) => Status::unauthenticated(message),
         ServiceError::Internal(_) => Status::internal(message),
+        ServiceError::Rejected(_) => Status::invalid_argument(message),
+        ServiceError::NotFound(_) => Status::not_found(message),
+        ServiceError::Unavailable { retry_after: None, .. } => Status::unavailable(message),
+        ServiceError::Unavailable { retry_after: Some(delay), .. } => Status::with_error_details(
+            Code::Unavailable,
+            message,
+            ErrorDetails::with_retry_info(Some(delay)),
+        ),
+        ServiceError::Cancelled(_) => Status::cancelled(message),
+        ServiceError::Aborted(_) => Status::aborted(message),
     }
 }
 
@@ -134,6 +144,15 @@ mod tests {
                 "authorization: missing bearer token",
             ),
             (ServiceError::Internal("sampling failed".into()), Code::Internal, "sampling failed"),
+            (ServiceError::Rejected("bad problem".into()), Code::InvalidArgument, "bad problem"),
+            (ServiceError::NotFound("no solver".into()), Code::NotFound, "no solver"),
+            (
+                ServiceError::Unavailable { message: "busy".into(), retry_after: None },
+                Code::Unavailable,
+                "busy",
+            ),
+            (ServiceError::Cancelled("cancelled".into()), Code::Cancelled, "cancelled"),
+            (ServiceError::Aborted("failed".into()), Code::Aborted, "failed"),
         ];
         for (error, code, message) in cases {
             let status = status_of(error);
@@ -141,5 +160,18 @@ mod tests {
             assert_eq!(field_error_of(&status), None);
         }
         assert_eq!(field_error_of(&Status::invalid_argument("no details")), None);
+    }
+
+    #[test]
+    fn unavailable_carries_its_retry_delay_in_band_too() {
+        let delay = std::time::Duration::from_secs(7);
+        let status = status_of(ServiceError::Unavailable {
+            message: "busy".into(),
+            retry_after: Some(delay),
+        });
+        assert_eq!(status.code(), Code::Unavailable);
+        let back = rpc_to_status(&status_to_rpc(&status));
+        let retry = back.get_error_details().retry_info().cloned();
+        assert_eq!(retry.and_then(|r| r.retry_delay), Some(delay));
     }
 }

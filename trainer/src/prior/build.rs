@@ -80,7 +80,9 @@ pub fn build(
             };
             let settings = AnnealSettings {
                 annealing_time: config.annealing.annealing_time,
-                seeded_requests: true,
+                // Only where the annealer takes a seed (the emulator, and real solvers behind
+                // sapi-proxy that list `x_seed`): real hardware refuses one.
+                seeded_requests: props.parameters.iter().any(|p| p == "seed"),
                 chain_strength: config.annealing.chain_strength,
                 reads_per_call: config.annealing.reads_per_call,
                 // check_solver has kept both inside the solver's u32 ranges.

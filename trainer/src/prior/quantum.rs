@@ -38,7 +38,8 @@ pub struct QuantumParams {
 pub struct AnnealSettings {
     /// µs.
     pub annealing_time: f64,
-    /// Seed annealer requests (the emulator honours it; real hardware may ignore it).
+    /// Seed annealer requests: set when the annealer lists `seed` among its parameters (the
+    /// emulator, reproducibly); real hardware behind sapi-proxy refuses a seed.
     pub seeded_requests: bool,
     /// Initial J of couplers inside a chain (ferromagnetic: negative).
     pub chain_strength: f64,
