@@ -2,30 +2,26 @@
 //! device → chunked answer. Every refusal is a `ServiceError`, mapped to a status in one
 //! place (`qahm_wire::status_of`).
 //!
-//! Each `Sample` stream is served by one task that reads requests and starts a job task per
+//! Each `Sample` stream is served by `wire::streams` (one task reading requests, a job task per
 //! request; jobs of one stream and of different streams run concurrently, bounded by a
-//! server-wide queue (a full queue answers RESOURCE_EXHAUSTED) and a smaller number of jobs
-//! sampling at once. CPU work leaves the runtime through `spawn_blocking`; a job whose client
+//! server-wide queue: a full queue answers RESOURCE_EXHAUSTED), and a smaller number of jobs
+//! sample at once. CPU work leaves the runtime through `spawn_blocking`; a job whose client
 //! went away is cancelled cooperatively.
 
-use std::collections::HashSet;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::Stream;
 use qahm_common::error::ServiceError;
 use qahm_common::request::SampleRequest;
-use qahm_common::validation::{FieldError, SampleJob, validate};
+use qahm_common::validation::{SampleJob, validate};
 use qahm_emulator::Device;
 use qahm_proto::pb;
-use qahm_wire::{
-    FromProto, ToProto, answer_chunks, error_response, status_of, unreadable_request_status,
-};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
-use tokio::task::JoinSet;
-use tokio_stream::StreamExt;
+use qahm_wire::streams::{Outbound, RequestQueue, SampleHandler, serve_sample_stream};
+use qahm_wire::{FromProto, ToProto, answer_chunks, error_response, status_of};
+use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
@@ -60,7 +56,7 @@ pub struct AnnealerService {
     device: Arc<Device>,
     properties: Arc<pb::SolverProperties>,
     limits: ServiceLimits,
-    queue: Arc<Semaphore>,
+    queue: RequestQueue,
     running: Arc<Semaphore>,
     draining: CancellationToken,
 }
@@ -71,7 +67,7 @@ impl AnnealerService {
     pub fn new(device: Arc<Device>, limits: ServiceLimits, draining: CancellationToken) -> Self {
         let properties = Arc::new(device.properties().to_proto());
         AnnealerService {
-            queue: Arc::new(Semaphore::new(limits.max_queued.max(1))),
+            queue: RequestQueue::new(limits.max_queued),
             running: Arc::new(Semaphore::new(limits.max_concurrent.max(1))),
             device,
             properties,
@@ -103,100 +99,25 @@ impl pb::annealer_server::Annealer for AnnealerService {
         }
         let inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(64);
-        tokio::spawn(self.clone().serve_stream(inbound, tx));
+        let (queue, draining) = (self.queue.clone(), self.draining.clone());
+        tokio::spawn(serve_sample_stream(self.clone(), inbound, tx, queue, draining));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 }
 
-type Outbound = mpsc::Sender<Result<pb::SampleResponse, Status>>;
+impl SampleHandler for AnnealerService {
+    type Job = SampleJob;
+
+    async fn check(&self, request: &pb::SampleRequest) -> Result<SampleJob, ServiceError> {
+        Ok(validate(&SampleRequest::from_proto(request)?, self.device.properties())?)
+    }
+
+    async fn run(self, job: SampleJob, _request_id: String, received: Instant, tx: Outbound) {
+        self.run_job(job, received, &tx).await;
+    }
+}
 
 impl AnnealerService {
-    /// Reads one stream's requests until the client half-closes or the server drains, then
-    /// waits for that stream's jobs and ends the stream.
-    async fn serve_stream(self, mut inbound: Streaming<pb::SampleRequest>, tx: Outbound) {
-        let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
-        let mut jobs = JoinSet::new();
-        // Set when a request could not be read: the call ends with it once the requests read
-        // before it are answered, never with OK.
-        let mut unreadable = None;
-        loop {
-            tokio::select! {
-                message = inbound.next() => match message {
-                    Some(Ok(request)) => self.accept(request, &tx, &in_flight, &mut jobs).await,
-                    Some(Err(status)) => {
-                        let status = unreadable_request_status(&status);
-                        tracing::info!(code = ?status.code(), message = status.message(), "sample stream unreadable");
-                        unreadable = Some(status);
-                        break;
-                    }
-                    None => break,
-                },
-                _ = self.draining.cancelled() => break,
-                _ = tx.closed() => break,
-            }
-        }
-        while jobs.join_next().await.is_some() {}
-        if let Some(status) = unreadable {
-            let _ = tx.send(Err(status)).await;
-        } else if self.draining.is_cancelled() {
-            // Requests the client sent after the drain began were not read: tell it to retry
-            // elsewhere or later.
-            let _ = tx.send(Err(status_of(ServiceError::ShuttingDown))).await;
-        }
-    }
-
-    /// Checks a request and takes its queue slot: a job ready to run, or the refusal.
-    fn admit(
-        &self,
-        request: &pb::SampleRequest,
-        in_flight: &Mutex<HashSet<String>>,
-    ) -> Result<(SampleJob, OwnedSemaphorePermit), ServiceError> {
-        let job = validate(&SampleRequest::from_proto(request)?, self.device.properties())?;
-        let id = &job.request_id;
-        if !in_flight.lock().expect("in-flight set lock").insert(id.clone()) {
-            return Err(ServiceError::Invalid(FieldError::new(
-                "request_id",
-                format!(
-                    "{id:?} is already in flight on this stream; ids must be unique among unanswered requests"
-                ),
-            )));
-        }
-        let Ok(queue_permit) = self.queue.clone().try_acquire_owned() else {
-            in_flight.lock().expect("in-flight set lock").remove(id);
-            return Err(ServiceError::QueueFull { max_queued: self.limits.max_queued });
-        };
-        Ok((job, queue_permit))
-    }
-
-    async fn accept(
-        &self,
-        request: pb::SampleRequest,
-        tx: &Outbound,
-        in_flight: &Arc<Mutex<HashSet<String>>>,
-        jobs: &mut JoinSet<()>,
-    ) {
-        let received = Instant::now();
-        let (job, queue_permit) = match self.admit(&request, in_flight) {
-            Ok(admitted) => admitted,
-            Err(refusal) => {
-                let id = &request.request_id;
-                let status = status_of(refusal);
-                tracing::info!(request_id = %id, code = ?status.code(), message = status.message(), "sample request refused");
-                let _ = tx.send(Ok(error_response(id, &status))).await;
-                return;
-            }
-        };
-        let service = self.clone();
-        let tx = tx.clone();
-        let in_flight = in_flight.clone();
-        jobs.spawn(async move {
-            let id = job.request_id.clone();
-            service.run_job(job, received, &tx).await;
-            in_flight.lock().expect("in-flight set lock").remove(&id);
-            drop(queue_permit);
-        });
-    }
-
     async fn run_job(&self, job: SampleJob, received: Instant, tx: &Outbound) {
         let Ok(_running) = self.running.acquire().await else { return };
         let cancel = Arc::new(AtomicBool::new(false));

@@ -9,7 +9,6 @@
 //! and so does a job that gives up on a problem still running (a read failed for good, or the
 //! drain timed out): nothing is left running at D-Wave that nobody will read.
 
-use std::collections::HashSet;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,11 +22,10 @@ use qahm_common::sampleset::AnswerMode;
 use qahm_common::validation::{FieldError, validate};
 use qahm_proto::pb;
 use qahm_sapi::{ProblemJob, ProblemStatus, ProblemType, SolverRef, decode_solver_record};
+use qahm_wire::streams::{Outbound, RequestQueue, SampleHandler, serve_sample_stream};
 use qahm_wire::{FromProto, ToProto, answer_chunks, error_response, status_of};
 use serde_json::{Map, Value, json};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
-use tokio::task::JoinSet;
-use tokio_stream::StreamExt;
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -106,7 +104,7 @@ pub struct ProxyService {
     solver_name: Arc<str>,
     cache: Arc<tokio::sync::Mutex<Option<Cached>>>,
     limits: ProxyLimits,
-    queue: Arc<Semaphore>,
+    queue: RequestQueue,
     draining: CancellationToken,
     aborting: CancellationToken,
     tasks: TaskTracker,
@@ -126,7 +124,7 @@ impl ProxyService {
         tasks: TaskTracker,
     ) -> Self {
         ProxyService {
-            queue: Arc::new(Semaphore::new(limits.max_queued.max(1))),
+            queue: RequestQueue::new(limits.max_queued),
             sapi,
             solver_name: solver_name.into(),
             cache: Arc::default(),
@@ -202,7 +200,7 @@ fn failure(id: &str, message: Option<String>) -> ServiceError {
 }
 
 /// A validated request and the SAPI job it becomes.
-struct ProxyJob {
+pub struct ProxyJob {
     request_id: String,
     label: String,
     sapi: ProblemJob,
@@ -267,45 +265,17 @@ impl pb::annealer_server::Annealer for ProxyService {
         }
         let inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(64);
-        self.tasks.spawn(self.clone().serve_stream(inbound, tx));
+        let (queue, draining) = (self.queue.clone(), self.draining.clone());
+        self.tasks.spawn(serve_sample_stream(self.clone(), inbound, tx, queue, draining));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 }
 
-type Outbound = mpsc::Sender<Result<pb::SampleResponse, Status>>;
+impl SampleHandler for ProxyService {
+    type Job = ProxyJob;
 
-impl ProxyService {
-    /// Reads one stream's requests until the client half-closes or the server drains, then
-    /// waits for that stream's jobs and ends the stream.
-    async fn serve_stream(self, mut inbound: Streaming<pb::SampleRequest>, tx: Outbound) {
-        let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
-        let mut jobs = JoinSet::new();
-        loop {
-            tokio::select! {
-                message = inbound.next() => match message {
-                    Some(Ok(request)) => self.accept(request, &tx, &in_flight, &mut jobs).await,
-                    Some(Err(status)) => {
-                        tracing::debug!(%status, "sample stream broke");
-                        break;
-                    }
-                    None => break,
-                },
-                _ = self.draining.cancelled() => break,
-                _ = tx.closed() => break,
-            }
-        }
-        while jobs.join_next().await.is_some() {}
-        if self.draining.is_cancelled() {
-            let _ = tx.send(Err(status_of(ServiceError::ShuttingDown))).await;
-        }
-    }
-
-    /// Checks a request against the solver's record and takes its queue slot.
-    async fn admit(
-        &self,
-        request: &pb::SampleRequest,
-        in_flight: &Mutex<HashSet<String>>,
-    ) -> Result<(ProxyJob, OwnedSemaphorePermit), ServiceError> {
+    /// Checks a request against the solver's record (fetched or cached) and builds its SAPI job.
+    async fn check(&self, request: &pb::SampleRequest) -> Result<ProxyJob, ServiceError> {
         let request = SampleRequest::from_proto(request)?;
         let solver = self.solver().await?;
         validate(&request, &solver.properties)?;
@@ -319,56 +289,19 @@ impl ProxyService {
                 ),
             )));
         }
-        let job = ProxyJob {
+        Ok(ProxyJob {
             request_id: request.request_id.clone(),
             label: request.label.clone(),
             sapi: sapi_job(&request, &solver)?,
-        };
-        let id = &job.request_id;
-        if !in_flight.lock().expect("in-flight set lock").insert(id.clone()) {
-            return Err(ServiceError::Invalid(FieldError::new(
-                "request_id",
-                format!(
-                    "{id:?} is already in flight on this stream; ids must be unique among unanswered requests"
-                ),
-            )));
-        }
-        let Ok(queue_permit) = self.queue.clone().try_acquire_owned() else {
-            in_flight.lock().expect("in-flight set lock").remove(id);
-            return Err(ServiceError::QueueFull { max_queued: self.limits.max_queued });
-        };
-        Ok((job, queue_permit))
+        })
     }
 
-    async fn accept(
-        &self,
-        request: pb::SampleRequest,
-        tx: &Outbound,
-        in_flight: &Arc<Mutex<HashSet<String>>>,
-        jobs: &mut JoinSet<()>,
-    ) {
-        let received = Instant::now();
-        let (job, queue_permit) = match self.admit(&request, in_flight).await {
-            Ok(admitted) => admitted,
-            Err(refusal) => {
-                let id = &request.request_id;
-                let status = status_of(refusal);
-                tracing::info!(request_id = %id, code = ?status.code(), message = status.message(), "sample request refused");
-                let _ = tx.send(Ok(error_response(id, &status))).await;
-                return;
-            }
-        };
-        let service = self.clone();
-        let tx = tx.clone();
-        let in_flight = in_flight.clone();
-        jobs.spawn(async move {
-            let id = job.request_id.clone();
-            service.run_job(job, received, &tx).await;
-            in_flight.lock().expect("in-flight set lock").remove(&id);
-            drop(queue_permit);
-        });
+    async fn run(self, job: ProxyJob, _request_id: String, received: Instant, tx: Outbound) {
+        self.run_job(job, received, &tx).await;
     }
+}
 
+impl ProxyService {
     async fn run_job(&self, job: ProxyJob, received: Instant, tx: &Outbound) {
         // The SAPI id of the problem while it runs there: what to cancel if we stop waiting.
         let running: Mutex<Option<String>> = Mutex::new(None);

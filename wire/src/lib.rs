@@ -16,6 +16,7 @@ pub mod answer;
 pub mod convert;
 pub mod serving;
 pub mod status;
+pub mod streams;
 
 pub use answer::{AnswerAssembler, AnswerError, answer_chunks, error_response};
 pub use convert::{FromProto, PropertiesError, ToProto};

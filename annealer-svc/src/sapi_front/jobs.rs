@@ -82,7 +82,10 @@ fn thermalization(
 }
 
 /// The Ising problem a QUBO stands for: h_i = Q_ii/2 + Σ_j Q_ij/4, J_ij = Q_ij/4.
-fn ising_of_qubo(q: &QpProblem) -> (Vec<(u32, f64)>, Vec<(u32, u32, f64)>) {
+/// h over qubits and J over couplers.
+type IsingTerms = (Vec<(u32, f64)>, Vec<(u32, u32, f64)>);
+
+fn ising_of_qubo(q: &QpProblem) -> IsingTerms {
     let mut h: Vec<(u32, f64)> = q.linear.iter().map(|&(i, qii)| (i, qii / 2.0)).collect();
     let position: HashMap<u32, usize> = h.iter().enumerate().map(|(k, &(i, _))| (i, k)).collect();
     for &(u, v, quv) in &q.quadratic {

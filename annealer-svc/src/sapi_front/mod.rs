@@ -295,7 +295,7 @@ impl Front {
                     wall_ms = started.elapsed().as_secs_f64() * 1e3,
                     "sapi problem completed"
                 );
-                Outcome::Completed(QpAnswer::encode(&answer))
+                Outcome::Completed(Box::new(QpAnswer::encode(&answer)))
             }
             Ok((Err(_cancelled), _)) => Outcome::Cancelled,
             Err(join_error) => {

@@ -34,7 +34,8 @@ pub struct Problem {
 /// How a terminal problem ended.
 #[derive(Debug)]
 pub enum Outcome {
-    Completed(QpAnswer),
+    /// Boxed: an answer is large beside the other outcomes.
+    Completed(Box<QpAnswer>),
     Failed(String),
     Cancelled,
 }
@@ -116,7 +117,7 @@ impl Store {
         match outcome {
             Outcome::Completed(answer) => {
                 p.status = ProblemStatus::Completed;
-                p.answer = Some(Arc::new(answer));
+                p.answer = Some(Arc::new(*answer));
             }
             Outcome::Failed(message) => {
                 p.status = ProblemStatus::Failed;
