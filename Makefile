@@ -1,7 +1,7 @@
 # qahm: common tasks. `make test` is the test command CI runs.
 CARGO ?= cargo
 
-.PHONY: test lint fmt bench bench-sampler bench-service bench-embedding calibrate run-annealer build release clean
+.PHONY: test lint fmt bench bench-sampler bench-service bench-embedding bench-load calibrate run-annealer build release clean
 
 test:
 	$(CARGO) test --workspace --locked
@@ -43,6 +43,12 @@ bench-embedding:
 SOLVER ?= DW_2000Q_5
 calibrate:
 	bash bench/calibrate.sh --solver $(SOLVER)
+
+# 64 Sample streams × 2 requests in flight against annealer-svc for 60 s on loopback:
+# throughput, p50 / p99 latency, statuses (OK and RESOURCE_EXHAUSTED only), peak RSS.
+bench-load:
+	$(CARGO) build --release --locked -p annealer-svc --bin annealer-svc --example load_test
+	target/release/examples/load_test $(LOAD_ARGS)
 
 # Criterion micro-benchmarks of the sampler kernel alone.
 bench-sampler:

@@ -9,6 +9,7 @@ use annealer_svc::service::ServiceLimits;
 use annealer_svc::{DeviceConfig, ServerConfig};
 use clap::Parser;
 use qahm_emulator::{Solver, UnknownSolver};
+use qahm_wire::tls::ServerTlsArgs;
 
 /// An emulated D-Wave QPU behind the qahm.annealer.v1 gRPC contract.
 #[derive(Debug, Parser)]
@@ -74,6 +75,8 @@ struct Args {
     /// Seconds in-flight requests may take to finish after SIGTERM.
     #[arg(long, env = "QAHM_ANNEALER_DRAIN_TIMEOUT", default_value_t = 30.0)]
     drain_timeout: f64,
+    #[command(flatten)]
+    tls: ServerTlsArgs,
 }
 
 /// Where to listen: gRPC always, SAPI's REST API when asked.
@@ -125,10 +128,12 @@ impl Args {
             pacing: self.pacing,
             ..ServiceLimits::default()
         };
+        let tls = self.tls.load().map_err(|e| e.to_string())?;
         let config = ServerConfig {
             device,
             limits,
             token: self.token,
+            tls,
             drain_timeout: Duration::from_secs_f64(self.drain_timeout),
             sapi,
         };

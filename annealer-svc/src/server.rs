@@ -9,6 +9,7 @@ use std::time::Duration;
 use qahm_emulator::{ConfigError, Device, DeviceConfig};
 pub use qahm_wire::serving::ServeError;
 use qahm_wire::serving::serve_annealer;
+use qahm_wire::tls::ServerTls;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +23,8 @@ pub struct ServerConfig {
     pub limits: ServiceLimits,
     /// When set, every call must carry `authorization: Bearer <token>`.
     pub token: Option<String>,
+    /// When set, gRPC is served over TLS with this identity.
+    pub tls: Option<ServerTls>,
     /// How long in-flight requests may take to finish after shutdown begins.
     pub drain_timeout: Duration,
     /// The SAPI front's token and history (used when it has a listener).
@@ -103,8 +106,9 @@ pub async fn serve_all(
         "annealer-svc listening"
     );
     let token = config.token.as_deref();
+    let (tls, drain_timeout) = (config.tls.as_ref(), config.drain_timeout);
     let grpc =
-        serve_annealer(listener, service, token, draining.clone(), config.drain_timeout, shutdown)
+        serve_annealer(listener, service, token, tls, draining.clone(), drain_timeout, shutdown)
             .await;
     if let Some(task) = sapi_task {
         // The front drains on the same token from the same moment, within the same timeout.

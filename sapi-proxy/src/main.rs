@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use qahm_wire::tls::ServerTlsArgs;
 use reqwest::Url;
 use sapi_proxy::client::RetryPolicy;
 use sapi_proxy::server::{DEFAULT_SAPI_URL, ProxyConfig};
@@ -44,6 +45,8 @@ struct Args {
     /// at SAPI then are cancelled.
     #[arg(long, env = "QAHM_SAPI_PROXY_DRAIN_TIMEOUT", default_value_t = 30.0)]
     drain_timeout: f64,
+    #[command(flatten)]
+    tls: ServerTlsArgs,
 }
 
 impl Args {
@@ -78,6 +81,7 @@ impl Args {
             retry: RetryPolicy { max_attempts: self.read_attempts, ..RetryPolicy::default() },
             limits: ProxyLimits { max_queued: self.max_queued, ..ProxyLimits::default() },
             token: self.token,
+            tls: self.tls.load().map_err(|e| e.to_string())?,
             drain_timeout: Duration::from_secs_f64(self.drain_timeout),
         };
         Ok((self.listen, config))

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 pub use qahm_wire::serving::ServeError;
 use qahm_wire::serving::{Drained, serve_annealer};
+use qahm_wire::tls::ServerTls;
 use reqwest::Url;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -33,6 +34,8 @@ pub struct ProxyConfig {
     pub limits: ProxyLimits,
     /// When set, every gRPC call must carry `authorization: Bearer <token>`.
     pub token: Option<String>,
+    /// When set, gRPC is served over TLS with this identity.
+    pub tls: Option<ServerTls>,
     /// How long in-flight requests may take to finish after shutdown begins.
     pub drain_timeout: Duration,
 }
@@ -68,8 +71,9 @@ pub async fn serve(
         "sapi-proxy listening"
     );
     let token = config.token.as_deref();
+    let (tls, drain_timeout) = (config.tls.as_ref(), config.drain_timeout);
     let drained =
-        serve_annealer(listener, service, token, draining, config.drain_timeout, shutdown).await?;
+        serve_annealer(listener, service, token, tls, draining, drain_timeout, shutdown).await?;
     if drained == Drained::TimedOut {
         aborting.cancel();
     }

@@ -332,6 +332,7 @@ async fn start_with(record: Value, solver: &str, token: &str) -> anyhow::Result<
             ..ProxyLimits::default()
         },
         token: None,
+        tls: None,
         drain_timeout: Duration::from_secs(5),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -17,6 +17,10 @@ trap 'rm -rf "$STUBS"' EXIT
 "$VENV/bin/python" -m grpc_tools.protoc -I "$ROOT/proto" --python_out="$STUBS" \
     --grpc_python_out="$STUBS" qahm/trainer/v1/trainer.proto qahm/trainer/v1/config.proto
 for d in qahm qahm/trainer qahm/trainer/v1; do touch "$STUBS/$d/__init__.py"; done
-cargo build -q -p trainer --bin trainer --manifest-path "$ROOT/Cargo.toml"
+# The binaries exactly as `cargo test --workspace` (run before this in `make test`) builds
+# them, so nothing is built twice: `cargo build -p` of one package would unify the
+# dependencies' features differently (no dev-dependencies, one package) and rebuild half the
+# tree.
+cargo test -q --workspace --locked --no-run --manifest-path "$ROOT/Cargo.toml"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/trainer"
 "$VENV/bin/python" "$ROOT/tests/python/test_trainer_service.py" "$BIN" "$STUBS" "$ROOT/data/mnist-10k"

@@ -17,6 +17,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 
+mod common;
+use common::raw::{GARBAGE, RawRequests, oversized, unary_raw};
+
 struct TestServer {
     addr: std::net::SocketAddr,
     stop: Option<oneshot::Sender<()>>,
@@ -571,56 +574,6 @@ async fn reflection_lists_the_annealer_in_v1_and_v1alpha() {
 
 // ---- requests the server cannot read --------------------------------------------------------
 
-/// A codec that puts raw bytes on the wire as the request message (what a broken or hostile
-/// client can send) and reads the contract's responses.
-#[derive(Clone, Copy, Default)]
-struct RawRequests;
-
-struct RawEncoder;
-
-struct ResponseDecoder;
-
-impl tonic::codec::Codec for RawRequests {
-    type Encode = Vec<u8>;
-    type Decode = pb::SampleResponse;
-    type Encoder = RawEncoder;
-    type Decoder = ResponseDecoder;
-
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-
-    fn decoder(&mut self) -> ResponseDecoder {
-        ResponseDecoder
-    }
-}
-
-impl tonic::codec::Encoder for RawEncoder {
-    type Item = Vec<u8>;
-    type Error = Status;
-
-    fn encode(
-        &mut self,
-        item: Vec<u8>,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), Status> {
-        bytes::BufMut::put_slice(dst, &item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for ResponseDecoder {
-    type Item = pb::SampleResponse;
-    type Error = Status;
-
-    fn decode(
-        &mut self,
-        src: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<pb::SampleResponse>, Status> {
-        prost::Message::decode(src).map(Some).map_err(|e| Status::internal(e.to_string()))
-    }
-}
-
 /// Sends `messages` as raw request bytes on one Sample stream; returns the responses and the
 /// status the call ended with.
 async fn sample_raw(messages: Vec<Vec<u8>>) -> (Vec<pb::SampleResponse>, Status) {
@@ -630,7 +583,8 @@ async fn sample_raw(messages: Vec<Vec<u8>>) -> (Vec<pb::SampleResponse>, Status)
     let path =
         tonic::codegen::http::uri::PathAndQuery::from_static("/qahm.annealer.v1.Annealer/Sample");
     let request = Request::new(tokio_stream::iter(messages));
-    let mut inbound = grpc.streaming(request, path, RawRequests).await.unwrap().into_inner();
+    let codec = RawRequests::<pb::SampleResponse>::default();
+    let mut inbound = grpc.streaming(request, path, codec).await.unwrap().into_inner();
     let mut responses = Vec::new();
     let end = loop {
         match inbound.message().await {
@@ -646,8 +600,7 @@ async fn sample_raw(messages: Vec<Vec<u8>>) -> (Vec<pb::SampleResponse>, Status)
 #[tokio::test]
 async fn an_undecodable_request_ends_the_call_with_invalid_argument_after_the_earlier_answers() {
     let good = prost::Message::encode_to_vec(&small_request("before"));
-    // 0xff… is no protobuf message: field 31 with wire type 7, which does not exist.
-    let (responses, end) = sample_raw(vec![good, vec![0xff; 16]]).await;
+    let (responses, end) = sample_raw(vec![good, GARBAGE.to_vec()]).await;
     assert_eq!(end.code(), Code::InvalidArgument, "{end:?}");
     assert!(end.message().contains("could not be decoded"), "{end:?}");
     // The request read before the garbage is answered in full, before the status.
@@ -660,8 +613,27 @@ async fn an_undecodable_request_ends_the_call_with_invalid_argument_after_the_ea
 
 #[tokio::test]
 async fn a_request_over_the_4_mib_limit_ends_the_call_with_resource_exhausted_naming_it() {
-    let (responses, end) = sample_raw(vec![vec![0u8; 5 << 20]]).await;
+    let (responses, end) = sample_raw(vec![oversized()]).await;
     assert_eq!(end.code(), Code::ResourceExhausted, "{end:?}");
     assert!(end.message().contains("4194304 bytes"), "{end:?}");
     assert!(responses.is_empty(), "{responses:?}");
+}
+
+#[tokio::test]
+async fn an_undecodable_get_properties_is_invalid_argument_not_internal() {
+    let server = TestServer::start(seeded_config()).await;
+    let path = "/qahm.annealer.v1.Annealer/GetProperties";
+    let status = unary_raw::<pb::SolverProperties>(server.channel().await, path, GARBAGE.to_vec())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("could not be decoded"), "{status:?}");
+    let status = unary_raw::<pb::SolverProperties>(server.channel().await, path, oversized())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("4194304 bytes"), "{status:?}");
+    // The server is still well: a proper call is answered.
+    server.client().await.get_properties(pb::GetPropertiesRequest {}).await.unwrap();
+    server.shutdown().await;
 }

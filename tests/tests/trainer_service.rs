@@ -16,6 +16,9 @@ use tonic::transport::Channel;
 use trainer::run::{CHECKPOINT_FILE, Checkpoint, Connection};
 use trainer::service::{ManagerConfig, ServeConfig};
 
+mod common;
+use common::raw::{GARBAGE, oversized, unary_raw};
+
 fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/mnist-10k")
 }
@@ -60,6 +63,7 @@ impl Service {
                 connection: Connection::to(annealer, None),
             },
             token: token.map(str::to_string),
+            tls: None,
             resume_interrupted: false,
             drain_timeout: Duration::from_secs(30),
         };
@@ -526,4 +530,35 @@ async fn every_refusal_has_its_code_and_names_its_field() {
     assert_eq!(e.code(), Code::Unauthenticated);
     guarded.stop().await;
     std::fs::remove_dir_all(runs).unwrap();
+}
+
+#[tokio::test]
+async fn unreadable_unary_requests_are_invalid_argument_or_resource_exhausted_naming_the_limit() {
+    let runs = scratch("unreadable");
+    let service = Service::start(&runs, None, 1, None).await;
+    let channel = || async { Channel::from_shared(service.url.clone()).unwrap().connect().await };
+    let status = unary_raw::<pb::Run>(
+        channel().await.unwrap(),
+        "/qahm.trainer.v1.Trainer/GetRun",
+        GARBAGE.to_vec(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("could not be decoded"), "{status:?}");
+    let status = unary_raw::<pb::Run>(
+        channel().await.unwrap(),
+        "/qahm.trainer.v1.Trainer/StartRun",
+        oversized(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("4194304 bytes"), "{status:?}");
+    // A handler's own refusal is untouched: an unknown run is NOT_FOUND, as before.
+    let mut client = service.client().await;
+    let missing = client.get_run(pb::GetRunRequest { run_id: "nope".into() }).await.unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
+    service.stop().await;
+    let _ = std::fs::remove_dir_all(&runs);
 }

@@ -100,6 +100,7 @@ async fn main() -> anyhow::Result<()> {
             connection: Connection::default(),
         },
         token: None,
+        tls: None,
         resume_interrupted: false,
         drain_timeout: Duration::from_secs(60),
     };

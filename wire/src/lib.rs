@@ -17,9 +17,11 @@ pub mod convert;
 pub mod serving;
 pub mod status;
 pub mod streams;
+pub mod tls;
 
 pub use answer::{AnswerAssembler, AnswerError, answer_chunks, error_response};
 pub use convert::{FromProto, PropertiesError, ToProto};
 pub use status::{
     field_error_of, rpc_to_status, status_of, status_to_rpc, unreadable_request_status,
+    unreadable_unary_status,
 };

@@ -1,7 +1,8 @@
 //! What every qahm gRPC server shares: bearer-token auth, reflection (v1 and v1alpha) over
-//! every qahm service and grpc.health.v1, the errors that stop a server, the signals that
-//! start its graceful stop, and the serving of a `qahm.annealer.v1` implementation with all of
-//! these and a bounded drain.
+//! every qahm service and grpc.health.v1, TLS, a status that says what was wrong with a unary
+//! request tonic could not read, the errors that stop a server, the signals that start its
+//! graceful stop, and the serving of a `qahm.annealer.v1` implementation with all of these and
+//! a bounded drain.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,12 +12,48 @@ use qahm_common::error::ServiceError;
 use qahm_proto::pb::annealer_server::{Annealer, AnnealerServer};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tonic::body::Body;
+use tonic::codegen::http;
 use tonic::service::Interceptor;
+use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Status};
 use tonic_reflection::server::{Builder, Error, v1, v1alpha};
+use tower::layer::util::{Identity, Stack};
+use tower::util::MapResponseLayer;
 
-use crate::status_of;
+use crate::tls::ServerTls;
+use crate::{status_of, unreadable_unary_status};
+
+/// A unary call's response, restated by [`restate_unreadable_unary`].
+type Restatement = fn(http::Response<Body>) -> http::Response<Body>;
+
+/// The server builder every qahm gRPC server starts from ([`grpc_server`]).
+pub type GrpcServer = Server<Stack<MapResponseLayer<Restatement>, Identity>>;
+
+/// A server builder with TLS when `tls` is given, and whose unary calls end with a status
+/// that says what was wrong with a request tonic could not read ([`restate_unreadable_unary`]).
+pub fn grpc_server(tls: Option<&ServerTls>) -> Result<GrpcServer, ServeError> {
+    let builder = match tls {
+        Some(tls) => Server::builder().tls_config(tls.config())?,
+        None => Server::builder(),
+    };
+    Ok(builder.layer(MapResponseLayer::new(restate_unreadable_unary as Restatement)))
+}
+
+/// tonic decodes a unary call's request before any handler sees it and answers one it
+/// cannot read itself, as INTERNAL (not protobuf) or OUT_OF_RANGE (over the size limit): the
+/// codes of a server fault and of a bad argument value. Such an answer carries its status in
+/// its headers (no message was sent); this puts [`unreadable_unary_status`]'s in its place.
+/// Statuses a handler returns, and every streamed call's, pass untouched.
+pub fn restate_unreadable_unary(mut response: http::Response<Body>) -> http::Response<Body> {
+    let restated =
+        Status::from_header_map(response.headers()).as_ref().and_then(unreadable_unary_status);
+    if let Some(Err(e)) = restated.map(|status| status.add_header(response.headers_mut())) {
+        tracing::warn!(error = %e, "could not restate an unreadable request's status");
+    }
+    response
+}
 
 /// Checks `authorization: Bearer <token>` on every call.
 #[derive(Clone)]
@@ -113,14 +150,15 @@ pub enum Drained {
     TimedOut,
 }
 
-/// Serves `annealer` (behind [`BearerAuth`] with `token`), grpc.health.v1 and reflection on
-/// `listener` until `shutdown` resolves, then drains: health turns NOT_SERVING, `draining` is
+/// Serves `annealer` (behind [`BearerAuth`] with `token`, over TLS when `tls` is given),
+/// grpc.health.v1 and reflection on `listener` until `shutdown` resolves, then drains: health turns NOT_SERVING, `draining` is
 /// cancelled (the service refuses new requests with UNAVAILABLE and lets in-flight ones
 /// finish), and the server stops once its calls are done or after `drain_timeout`.
 pub async fn serve_annealer<S: Annealer>(
     listener: TcpListener,
     annealer: S,
     token: Option<&str>,
+    tls: Option<&ServerTls>,
     draining: CancellationToken,
     drain_timeout: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -144,7 +182,7 @@ pub async fn serve_annealer<S: Annealer>(
         let _ = stop_tx.send(());
     });
 
-    let server = tonic::transport::Server::builder()
+    let server = grpc_server(tls)?
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -41,18 +41,40 @@ pub fn status_of(error: ServiceError) -> Status {
 /// (the stream cannot be read past it), got no answer. Other codes (a client that reset its
 /// stream) pass through.
 pub fn unreadable_request_status(status: &Status) -> Status {
-    let unread = "requests after it on this stream were not read";
+    restate(status, "requests after it on this stream were not read")
+        .unwrap_or_else(|| status.clone())
+}
+
+/// The same for a unary call, whose request tonic decodes before any handler runs and answers
+/// itself: `Some` only for the decoder's own two statuses (told apart from a handler's
+/// INTERNAL or OUT_OF_RANGE by the decoder's words), restated as INVALID_ARGUMENT or
+/// RESOURCE_EXHAUSTED naming the limit; `None` for every other status.
+pub fn unreadable_unary_status(status: &Status) -> Option<Status> {
+    let from_decoder = match status.code() {
+        Code::OutOfRange => status.message().starts_with(TONIC_TOO_LARGE),
+        Code::Internal => status.message().starts_with(PROST_UNDECODABLE),
+        _ => false,
+    };
+    if from_decoder { restate(status, "nothing was done") } else { None }
+}
+
+/// How tonic's decoder begins the status of a message over the size limit.
+const TONIC_TOO_LARGE: &str = "Error, decoded message length too large";
+/// How prost's `DecodeError` (which tonic-prost passes on as INTERNAL) begins.
+const PROST_UNDECODABLE: &str = "failed to decode Protobuf message";
+
+fn restate(status: &Status, consequence: &str) -> Option<Status> {
     match status.code() {
-        Code::OutOfRange => Status::resource_exhausted(format!(
-            "a request is larger than the server accepts ({}); {unread}",
+        Code::OutOfRange => Some(Status::resource_exhausted(format!(
+            "a request is larger than the server accepts ({}); {consequence}",
             status.message()
-        )),
-        Code::Internal => Status::invalid_argument(format!(
+        ))),
+        Code::Internal => Some(Status::invalid_argument(format!(
             "a request could not be decoded as a protobuf message of the expected type ({}); \
-             {unread}",
+             {consequence}",
             status.message()
-        )),
-        _ => status.clone(),
+        ))),
+        _ => None,
     }
 }
 
@@ -109,6 +131,22 @@ mod tests {
         let status = unreadable_request_status(&tonic_says);
         assert_eq!(status.code(), Code::InvalidArgument);
         assert!(status.message().contains("invalid wire type"), "{status:?}");
+    }
+
+    #[test]
+    fn only_the_decoders_own_unary_statuses_are_restated() {
+        let too_large = Status::out_of_range(
+            "Error, decoded message length too large: found 5000000 bytes, the limit is: 4194304 bytes",
+        );
+        let restated = unreadable_unary_status(&too_large).unwrap();
+        assert_eq!(restated.code(), Code::ResourceExhausted);
+        assert!(restated.message().contains("4194304 bytes"), "{restated:?}");
+        let garbage = Status::internal("failed to decode Protobuf message: invalid wire type");
+        assert_eq!(unreadable_unary_status(&garbage).unwrap().code(), Code::InvalidArgument);
+        // A handler's own INTERNAL or OUT_OF_RANGE is the server's word and stays as it is.
+        assert!(unreadable_unary_status(&Status::internal("checkpoint write failed")).is_none());
+        assert!(unreadable_unary_status(&Status::out_of_range("update 9 > 5")).is_none());
+        assert!(unreadable_unary_status(&Status::not_found("no run")).is_none());
     }
 
     #[test]

@@ -18,6 +18,7 @@ use qahm_common::validation::{FieldError, validate};
 use qahm_emulator::{Device, DeviceConfig};
 use thiserror::Error;
 
+pub mod balance;
 mod remote;
 
 pub use remote::{RemoteAnnealer, RetryPolicy, SharedConnections};

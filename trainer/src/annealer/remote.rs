@@ -1,6 +1,7 @@
-//! The gRPC client of a remote annealer: one long-lived `Sample` stream, per-call deadlines,
-//! retries with exponential backoff and jitter on transient codes only, and a fresh
-//! connection when the service restarts. The only module of the trainer that knows tonic.
+//! The gRPC client of a remote annealer: one long-lived `Sample` stream (one stream per call
+//! to a pool, so that calls spread over its replicas), per-call deadlines, retries with
+//! exponential backoff and jitter on transient codes only, and a fresh connection when the
+//! service restarts. With `balance.rs`, the only modules of the trainer that know tonic.
 
 use std::time::Duration;
 
@@ -8,13 +9,16 @@ use qahm_common::answer::Answer;
 use qahm_common::properties::SolverProperties;
 use qahm_common::request::SampleRequest;
 use qahm_proto::pb::{self, annealer_client::AnnealerClient};
+use qahm_wire::tls::ClientTls;
 use qahm_wire::{AnswerAssembler, AnswerError, FromProto, ToProto, field_error_of};
 use rand::Rng;
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 use tonic::transport::{Channel, Endpoint};
+
 use tonic::{Code, Status};
 
+use super::balance::{self, Resolve};
 use super::{Annealer, AnnealerError};
 
 /// How the remote client retries.
@@ -92,12 +96,14 @@ struct OpenStream {
     inbound: tonic::Streaming<pb::SampleResponse>,
 }
 
-/// Where a client's connections come from: a fresh one for each stream it opens, or one
-/// shared HTTP/2 connection (which reconnects by itself) for every client of an address.
+/// Where a client's connections come from: a fresh one for each stream it opens, one
+/// shared HTTP/2 connection (which reconnects by itself) for every client of an address, or
+/// a pool of replicas balanced per call.
 #[derive(Clone)]
 enum Link {
     Own(Box<Endpoint>),
     Shared(Channel),
+    Pool(Channel),
 }
 
 impl Link {
@@ -107,13 +113,24 @@ impl Link {
                 .connect()
                 .await
                 .map_err(|e| Status::unavailable(format!("cannot connect: {e}"))),
-            Link::Shared(channel) => Ok(channel.clone()),
+            Link::Shared(channel) | Link::Pool(channel) => Ok(channel.clone()),
+        }
+    }
+
+    /// The link of `url`: a pool for `dns:///host:port`, else a connection of its own.
+    /// Called within the client's runtime (a pool's balancer runs on it).
+    fn own(url: &str, tls: &ClientTls) -> Result<Link, AnnealerError> {
+        if balance::is_pool(url) {
+            Ok(Link::Pool(balance::pool_channel(balance::dns(url)?, balance::REFRESH)))
+        } else {
+            Ok(Link::Own(Box::new(endpoint(url, tls)?)))
         }
     }
 }
 
-fn endpoint(url: &str) -> Result<Endpoint, AnnealerError> {
-    Ok(Endpoint::from_shared(url.to_string())
+/// An endpoint for `url`: TLS (trusting `tls`) for `https://`, plaintext for `http://`.
+fn endpoint(url: &str, tls: &ClientTls) -> Result<Endpoint, AnnealerError> {
+    Ok(qahm_wire::tls::endpoint(url, tls)
         .map_err(|e| AnnealerError::Address(url.into(), e.to_string()))?
         .connect_timeout(Duration::from_secs(5))
         .tcp_nodelay(true))
@@ -132,11 +149,13 @@ impl SharedConnections {
         SharedConnections { runtime, channels: Default::default() }
     }
 
-    /// A client of `url` over the shared connection to it.
+    /// A client of `url` over the shared connection to it (opened trusting `tls` when the
+    /// address is `https://`).
     pub fn client(
         &self,
         url: &str,
         token: Option<String>,
+        tls: &ClientTls,
         retry: RetryPolicy,
     ) -> Result<RemoteAnnealer, AnnealerError> {
         let channel = {
@@ -145,13 +164,18 @@ impl SharedConnections {
                 Some(channel) => channel.clone(),
                 None => {
                     let _entered = self.runtime.enter();
-                    let channel = endpoint(url)?.connect_lazy();
+                    let channel = if balance::is_pool(url) {
+                        balance::pool_channel(balance::dns(url)?, balance::REFRESH)
+                    } else {
+                        endpoint(url, tls)?.connect_lazy()
+                    };
                     channels.insert(url.to_string(), channel.clone());
                     channel
                 }
             }
         };
-        RemoteAnnealer::with_link(url, Link::Shared(channel), token, retry)
+        let link = if balance::is_pool(url) { Link::Pool(channel) } else { Link::Shared(channel) };
+        RemoteAnnealer::with_link(url, |_| Ok(link), token, retry)
     }
 
     /// Addresses with an open (or opening) connection.
@@ -197,22 +221,52 @@ impl tonic::service::Interceptor for TokenInterceptor {
 }
 
 impl RemoteAnnealer {
-    /// A client with a connection of its own.
+    /// A client with a connection of its own (TLS trusting the system's roots for an
+    /// `https://` address).
     pub fn new(
         url: &str,
         token: Option<String>,
         retry: RetryPolicy,
     ) -> Result<Self, AnnealerError> {
-        Self::with_link(url, Link::Own(Box::new(endpoint(url)?)), token, retry)
+        Self::with_tls(url, token, &ClientTls::default(), retry)
     }
 
+    /// A client with a connection of its own, trusting `tls` for an `https://` address.
+    pub fn with_tls(
+        url: &str,
+        token: Option<String>,
+        tls: &ClientTls,
+        retry: RetryPolicy,
+    ) -> Result<Self, AnnealerError> {
+        Self::with_link(url, |url| Link::own(url, tls), token, retry)
+    }
+
+    /// A client of the pool whose addresses `resolve` gives (looked up again every
+    /// `refresh`), one call per replica chosen by power of two choices: what `dns:///host:port`
+    /// does with the system's resolver.
+    pub fn pool(
+        name: &str,
+        resolve: Resolve,
+        refresh: Duration,
+        token: Option<String>,
+        retry: RetryPolicy,
+    ) -> Result<Self, AnnealerError> {
+        let link = |_: &str| Ok(Link::Pool(balance::pool_channel(resolve, refresh)));
+        Self::with_link(name, link, token, retry)
+    }
+
+    /// A client whose link `link` makes (within the client's runtime) for `url`.
     fn with_link(
         url: &str,
-        link: Link,
+        link: impl FnOnce(&str) -> Result<Link, AnnealerError>,
         token: Option<String>,
         retry: RetryPolicy,
     ) -> Result<Self, AnnealerError> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let link = {
+            let _entered = runtime.enter();
+            link(url)?
+        };
         let jitter = rand::SeedableRng::seed_from_u64(rand::random());
         Ok(RemoteAnnealer { url: url.into(), link, token, retry, runtime, stream: None, jitter })
     }
@@ -301,7 +355,9 @@ impl RemoteAnnealer {
             .await
             .unwrap_or_else(|_| Err(Status::deadline_exceeded("sampling call timed out").into()))
         });
-        if result.is_ok() {
+        // A pool's calls each open a stream of their own: the balancer picks a replica per
+        // stream, so one kept open would keep every call on one replica.
+        if result.is_ok() && !matches!(self.link, Link::Pool(_)) {
             self.stream = stream;
         }
         result

@@ -15,7 +15,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
     let mut log = move |line: String| {
         if quiet { eprintln!("{line}") } else { eprintln!("trainer: {line}") }
     };
-    let connection = args.annealer.connection();
+    let connection = args.annealer.connection()?;
     let mut run = match &args.resume {
         Some(dir) => {
             if let Some(flag) = args.settings.first_flag() {
@@ -69,7 +69,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
 
 pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     let checkpoint = run::load_checkpoint(&args.run, args.checkpoint)?;
-    let connection = args.annealer.connection().or_recorded(checkpoint.annealer.clone());
+    let connection = args.annealer.connection()?.or_recorded(checkpoint.annealer.clone());
     let state = checkpoint.state;
     let mut prior =
         run::open_prior(&checkpoint.config, Some(state.prior), &connection, &mut |_| {})?;

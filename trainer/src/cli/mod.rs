@@ -68,12 +68,27 @@ pub struct AnnealerArgs {
         hide_env_values = true
     )]
     token: Option<String>,
+    /// A CA certificate (PEM) to trust for an https:// annealer, besides the system's roots.
+    #[arg(long, env = "QAHM_ANNEALER_CA")]
+    annealer_ca: Option<PathBuf>,
 }
 
 impl AnnealerArgs {
-    fn connection(&self) -> Connection {
-        Connection::to(self.annealer.clone(), self.token.clone())
+    fn connection(&self) -> anyhow::Result<Connection> {
+        Ok(Connection::to(self.annealer.clone(), self.token.clone())
+            .with_tls(client_tls("--annealer-ca", self.annealer_ca.as_deref())?))
     }
+}
+
+/// Trust for https:// addresses: the system's roots, and the CA in `ca` when given.
+pub(crate) fn client_tls(
+    setting: &'static str,
+    ca: Option<&std::path::Path>,
+) -> anyhow::Result<qahm_wire::tls::ClientTls> {
+    Ok(match ca {
+        Some(path) => qahm_wire::tls::ClientTls::with_ca_file(setting, path)?,
+        None => qahm_wire::tls::ClientTls::default(),
+    })
 }
 
 /// A trainer service to work through instead of a local run directory.
@@ -86,6 +101,10 @@ pub struct ServiceArgs {
     /// Bearer token for the trainer service.
     #[arg(long, env = "QAHM_TRAINER_TOKEN", hide_env_values = true)]
     trainer_token: Option<String>,
+    /// A CA certificate (PEM) to trust for an https:// trainer service, besides the system's
+    /// roots.
+    #[arg(long, env = "QAHM_TRAINER_CA")]
+    trainer_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@ use qahm_proto::trainer_pb as pb;
 use qahm_proto::trainer_pb::trainer_client::TrainerClient;
 use tokio_stream::StreamExt;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use super::{
     ClassifyArgs, GenerateArgs, ProgressLine, ProgressView, ReconstructArgs, ServiceArgs,
@@ -62,7 +62,8 @@ impl Client {
     pub fn of(args: &ServiceArgs) -> anyhow::Result<Option<Client>> {
         let Some(url) = &args.trainer else { return Ok(None) };
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let endpoint = Endpoint::from_shared(url.clone())
+        let tls = super::client_tls("--trainer-ca", args.trainer_ca.as_deref())?;
+        let endpoint = qahm_wire::tls::endpoint(url, &tls)
             .with_context(|| format!("--trainer {url:?}: not a URL"))?;
         let channel = runtime
             .block_on(endpoint.connect())

@@ -7,6 +7,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 
+use qahm_wire::tls::ServerTlsArgs;
+
 use crate::run::Connection;
 use crate::service::{ManagerConfig, ServeConfig};
 
@@ -40,6 +42,11 @@ pub struct ServeArgs {
     /// Bearer token for the annealer.
     #[arg(long, env = "QAHM_ANNEALER_TOKEN", hide_env_values = true)]
     annealer_token: Option<String>,
+    /// A CA certificate (PEM) to trust for an https:// annealer, besides the system's roots.
+    #[arg(long, env = "QAHM_ANNEALER_CA")]
+    annealer_ca: Option<PathBuf>,
+    #[command(flatten)]
+    tls: ServerTlsArgs,
 }
 
 impl ServeArgs {
@@ -61,9 +68,11 @@ impl ServeArgs {
                 runs_dir: self.runs_dir.clone(),
                 max_concurrent_runs: self.max_concurrent_runs,
                 max_queued_runs: self.max_queued_runs,
-                connection: Connection::to(self.annealer.clone(), self.annealer_token.clone()),
+                connection: Connection::to(self.annealer.clone(), self.annealer_token.clone())
+                    .with_tls(super::client_tls("--annealer-ca", self.annealer_ca.as_deref())?),
             },
             token: self.token.clone(),
+            tls: self.tls.load()?,
             resume_interrupted: self.resume_interrupted,
             drain_timeout: Duration::from_secs_f64(self.drain_timeout),
         })

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use qahm_wire::tls::ClientTls;
 use serde::Serialize;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
@@ -104,6 +105,8 @@ pub struct Connection {
     pub annealer: Option<String>,
     /// Bearer token for the remote annealer.
     pub token: Option<String>,
+    /// What an `https://` annealer's certificate is checked against.
+    pub tls: ClientTls,
     /// Connections shared with other runs (the trainer service's); `None`: a connection of
     /// this run's own.
     pub shared: Option<std::sync::Arc<SharedConnections>>,
@@ -113,7 +116,12 @@ impl Connection {
     /// The in-process emulator (`annealer` None), or the remote annealer at that address with
     /// a connection of its own.
     pub fn to(annealer: Option<String>, token: Option<String>) -> Self {
-        Connection { annealer, token, shared: None }
+        Connection { annealer, token, tls: ClientTls::default(), shared: None }
+    }
+
+    /// This connection trusting `tls` (e.g. a private CA) for an `https://` annealer.
+    pub fn with_tls(self, tls: ClientTls) -> Self {
+        Connection { tls, ..self }
     }
 
     /// Opens the annealer: the remote one named, or the in-process emulator of the config's
@@ -121,8 +129,8 @@ impl Connection {
     pub fn open(&self, config: &RunConfig) -> Result<Box<dyn Annealer + Send>, AnnealerError> {
         let (token, retry) = (self.token.clone(), RetryPolicy::default());
         Ok(match (&self.annealer, &self.shared) {
-            (Some(url), Some(shared)) => Box::new(shared.client(url, token, retry)?),
-            (Some(url), None) => Box::new(RemoteAnnealer::new(url, token, retry)?),
+            (Some(url), Some(shared)) => Box::new(shared.client(url, token, &self.tls, retry)?),
+            (Some(url), None) => Box::new(RemoteAnnealer::with_tls(url, token, &self.tls, retry)?),
             (None, _) => Box::new(InProcessAnnealer::new(qahm_emulator::DeviceConfig {
                 device_seed: Some(config.annealing.device_seed),
                 solver: config.annealing.solver.unwrap_or_default(),

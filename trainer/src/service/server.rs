@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use qahm_proto::trainer_pb::trainer_server::TrainerServer;
 pub use qahm_wire::serving::ServeError;
-use qahm_wire::serving::{BearerAuth, reflection_v1, reflection_v1alpha};
+use qahm_wire::serving::{BearerAuth, grpc_server, reflection_v1, reflection_v1alpha};
+use qahm_wire::tls::ServerTls;
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 
@@ -26,6 +27,8 @@ pub struct ServeConfig {
     pub manager: ManagerConfig,
     /// When set, every call must carry `authorization: Bearer <token>`.
     pub token: Option<String>,
+    /// When set, the service is served over TLS with this identity.
+    pub tls: Option<ServerTls>,
     /// Continue every interrupted run on start (what a restarted container should do).
     pub resume_interrupted: bool,
     /// How long running runs may take to reach a checkpoint after shutdown begins.
@@ -74,7 +77,7 @@ pub async fn serve(
         stopping.shutdown(drain_timeout).await;
         runs_stopped.cancel();
     });
-    let server = tonic::transport::Server::builder()
+    let server = grpc_server(config.tls.as_ref())?
         .add_service(health_service)
         .add_service(reflection_v1()?)
         .add_service(reflection_v1alpha()?)
