@@ -239,6 +239,8 @@ struct Options {
     proxy_token: &'static str,
     /// The solver the proxy forwards to.
     proxy_solver: String,
+    /// The proxy's shortest time between two status polls of one problem.
+    min_poll_interval: Duration,
 }
 
 impl Options {
@@ -248,6 +250,7 @@ impl Options {
             limits: ServiceLimits::default(),
             proxy_token: TOKEN,
             proxy_solver: solver.name().to_string(),
+            min_poll_interval: Duration::from_millis(10),
         }
     }
 }
@@ -294,7 +297,7 @@ impl Stack {
             retry: RETRY,
             limits: ProxyLimits {
                 long_poll: Duration::from_secs(1),
-                min_poll_interval: Duration::from_millis(10),
+                min_poll_interval: options.min_poll_interval,
                 ..ProxyLimits::default()
             },
             token: None,
@@ -549,6 +552,23 @@ async fn a_seeded_request_through_proxy_and_front_answers_as_annealer_svcs_grpc_
         assert!(params.get("seed").is_none(), "{params}");
         stack.stop();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_long_poll_follows_the_submit_without_waiting_out_the_poll_interval() {
+    // The interval spaces polls of one problem; a submit is not a poll. Were the first poll
+    // held back by it, every answer would take at least 5 s here (0.5 s with the defaults).
+    let options = Options { min_poll_interval: Duration::from_secs(5), ..Options::of(Solver::Dw2000q5) };
+    let stack = Stack::start(options).await;
+    let mut proxied = stack.proxied().await;
+    proxied.get_properties(pb::GetPropertiesRequest {}).await.unwrap();
+    let started = Instant::now();
+    sample_one(&mut proxied, tiny_request("quick", 10, 20.0)).await.unwrap();
+    let waited = started.elapsed();
+    let id = stack.relay.nth_submitted(0).await;
+    assert_eq!(stack.relay.polls_of(&id), 1, "one long poll sees the answer");
+    assert!(waited < Duration::from_millis(2500), "answered after {waited:?}");
+    stack.stop();
 }
 
 // ---- 3. training --------------------------------------------------------------------------
