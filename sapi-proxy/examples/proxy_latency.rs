@@ -68,10 +68,9 @@ impl Stream {
 /// 100 reads on the DW_2000Q_5's first unit cell: qubits 0–7 and their working couplers.
 fn request(graph: &WorkingGraph) -> pb::SampleRequest {
     let cell = |q: u32| q < 8;
-    let h = (0..8u32).filter(|&q| graph.index(q).is_some()).map(|qubit| pb::LinearBias {
-        qubit,
-        value: if qubit % 2 == 0 { 0.25 } else { -0.25 },
-    });
+    let h = (0..8u32)
+        .filter(|&q| graph.index(q).is_some())
+        .map(|qubit| pb::LinearBias { qubit, value: if qubit % 2 == 0 { 0.25 } else { -0.25 } });
     let j = graph.couplers().iter().filter(|&&(u, v)| cell(u) && cell(v)).map(|&(u, v)| {
         pb::QuadraticBias { u, v, value: if (u + v) % 3 == 0 { 0.5 } else { -0.5 } }
     });
