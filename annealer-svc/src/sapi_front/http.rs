@@ -177,7 +177,7 @@ struct FilterQuery {
 
 /// What SAPI says of solver records (`private, max-age=3600`): clients, sapi-proxy among
 /// them, may keep a record for an hour instead of fetching it before every problem. A
-/// front's records never change while it runs.
+/// front's solvers never change while it runs (only `avg_load` moves, as on SAPI).
 fn cacheable(mut response: Response) -> Response {
     if response.status().is_success() {
         let value = HeaderValue::from_static("private, max-age=3600");
