@@ -1,7 +1,7 @@
 # qahm: common tasks. `make test` is the test command CI runs.
 CARGO ?= cargo
 
-.PHONY: test lint fmt bench bench-sampler bench-service bench-embedding bench-load calibrate run-annealer build release clean
+.PHONY: test lint fmt bench bench-sampler bench-service bench-embedding bench-load bench-proxy calibrate run-annealer build release clean
 
 test:
 	$(CARGO) test --workspace --locked
@@ -31,6 +31,13 @@ bench:
 # run both ways, the cost of 10 watchers, Generate's latency while a run trains.
 bench-service:
 	$(CARGO) run --release -p trainer --example service_bench
+
+# sapi-proxy's added latency on loopback: N (default 200) identical seeded 100-read requests,
+# straight to annealer-svc's gRPC and through sapi-proxy in front of its SAPI front; p50/p99
+# of each and of the difference. make bench-proxy N=500
+N ?= 200
+bench-proxy:
+	$(CARGO) run --release --locked -p sapi-proxy --example proxy_latency -- $(N)
 
 # Only the clique embeddings against minorminer's busclique and find_embedding (K60 on the
 # recorded Advantage2_system1.5 graph, full Z12 and P16).

@@ -370,10 +370,13 @@ impl ProxyService {
         let id = status.id.clone();
         *running.lock().expect("running lock") = Some(id.clone());
         tracing::debug!(request_id = %job.request_id, problem = %id, "submitted to SAPI");
-        let mut last_poll = Instant::now();
+        // The interval spaces polls; the first (a long poll) goes out at once after the submit.
+        let mut last_poll: Option<Instant> = None;
         while !status.status.is_terminal() {
-            tokio::time::sleep_until((last_poll + self.limits.min_poll_interval).into()).await;
-            last_poll = Instant::now();
+            if let Some(last) = last_poll {
+                tokio::time::sleep_until((last + self.limits.min_poll_interval).into()).await;
+            }
+            last_poll = Some(Instant::now());
             status = self.sapi.status(&id, self.limits.long_poll).await.map_err(service_error)?;
         }
         running.lock().expect("running lock").take();

@@ -175,6 +175,17 @@ struct FilterQuery {
     filter: Option<String>,
 }
 
+/// What SAPI says of solver records (`private, max-age=3600`): clients, sapi-proxy among
+/// them, may keep a record for an hour instead of fetching it before every problem. A
+/// front's solvers never change while it runs (only `avg_load` moves, as on SAPI).
+fn cacheable(mut response: Response) -> Response {
+    if response.status().is_success() {
+        let value = HeaderValue::from_static("private, max-age=3600");
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
+    response
+}
+
 fn with_load(front: &Front, record: &Value) -> Value {
     let mut record = record.clone();
     record["avg_load"] = json!(front.load());
@@ -192,7 +203,7 @@ async fn list_solvers(
         .iter()
         .map(|s| filtered(&with_load(&front, s.record(version)), query.filter.as_deref()))
         .collect();
-    reply(StatusCode::OK, Resource::SolverDefinitionList, version, &records)
+    cacheable(reply(StatusCode::OK, Resource::SolverDefinitionList, version, &records))
 }
 
 async fn get_solver(
@@ -205,7 +216,7 @@ async fn get_solver(
     match front.solver(&name) {
         Some(s) => {
             let record = filtered(&with_load(&front, s.record(version)), query.filter.as_deref());
-            reply(StatusCode::OK, Resource::SolverDefinition, version, &record)
+            cacheable(reply(StatusCode::OK, Resource::SolverDefinition, version, &record))
         }
         None => error(
             StatusCode::NOT_FOUND,
