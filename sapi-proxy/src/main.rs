@@ -1,12 +1,15 @@
 //! sapi-proxy binary: parse config, read the SAPI token, start tracing, bind, serve until
-//! SIGTERM or Ctrl-C.
+//! SIGTERM or Ctrl-C; or, as `sapi-proxy health`, ask a running one whether it serves (a
+//! container's health check).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use qahm_proto::pb::annealer_server::SERVICE_NAME;
+use qahm_wire::health::HealthArgs;
 use reqwest::Url;
 use sapi_proxy::client::RetryPolicy;
 use sapi_proxy::server::{DEFAULT_SAPI_URL, ProxyConfig};
@@ -16,8 +19,30 @@ use sapi_proxy::token::{ApiToken, TOKEN_VARIABLES};
 /// qahm.annealer.v1 in front of D-Wave's Solver API: real hardware behind the emulator's
 /// contract. The SAPI token comes from QAHM_SAPI_TOKEN or DWAVE_API_TOKEN, or --token-file;
 /// never from a flag.
+///
+/// Without a subcommand it serves; `health` probes a running proxy instead.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Tool>,
+    #[command(flatten)]
+    args: Args,
+}
+
+#[derive(Debug, Subcommand)]
+enum Tool {
+    /// Ask a running sapi-proxy over grpc.health.v1 whether it serves: exit 0 when it does,
+    /// 1 with one line when it does not or cannot be reached.
+    Health(HealthArgs),
+}
+
+#[derive(Debug, clap::Args)]
 struct Args {
     /// Address to listen on.
     #[arg(long, env = "QAHM_SAPI_PROXY_LISTEN", default_value = "127.0.0.1:50052")]
@@ -85,7 +110,11 @@ impl Args {
 }
 
 fn main() -> ExitCode {
-    let (addr, config) = match Args::parse().into_config() {
+    let cli = Cli::parse();
+    if let Some(Tool::Health(health)) = cli.command {
+        return health.run("sapi-proxy", cli.args.listen, SERVICE_NAME);
+    }
+    let (addr, config) = match cli.args.into_config() {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("sapi-proxy: invalid configuration: {message}");
@@ -126,10 +155,22 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
 
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("sapi-proxy").chain(args.iter().copied()))
+    }
+
     fn config_of(args: &[&str]) -> Result<ProxyConfig, String> {
-        let args = Args::try_parse_from(std::iter::once("sapi-proxy").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
-        args.into_config().map(|(_, config)| config)
+        let cli = parse(args).map_err(|e| e.to_string())?;
+        assert!(cli.command.is_none());
+        cli.args.into_config().map(|(_, config)| config)
+    }
+
+    #[test]
+    fn health_needs_no_solver_and_no_token() {
+        let cli = parse(&["health", "--addr", "http://127.0.0.1:50052"]).unwrap();
+        assert!(matches!(cli.command, Some(Tool::Health(_))));
+        let e = parse(&[]).unwrap_err();
+        assert!(e.to_string().contains("--solver"), "{e}");
     }
 
     #[test]
