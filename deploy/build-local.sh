@@ -84,10 +84,15 @@ for bin in "${bins[@]}"; do
 done
 cp -a "$ROOT/data" "$CTX/data"
 cp "$DEPLOY/Dockerfile.prebuilt" "$CTX/deploy/Dockerfile.prebuilt"
-if [[ " ${IMAGES[*]} " == *" sapi-proxy "* ]]; then
-    bundle="${QAHM_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
-    [[ -r $bundle ]] || { log "no CA bundle at $bundle for sapi-proxy (QAHM_CA_BUNDLE names one)"; exit 1; }
+# The sapi-proxy stage COPYs a CA bundle, and the classic builder runs every stage before the
+# target: stage it whichever images are built.
+bundle="${QAHM_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
+if [[ -r $bundle ]]; then
     cp "$bundle" "$CTX/deploy/ca-certificates.crt"
+elif [[ " ${IMAGES[*]} " == *" sapi-proxy "* ]]; then
+    log "no CA bundle at $bundle for sapi-proxy (QAHM_CA_BUNDLE names one)"; exit 1
+else
+    : >"$CTX/deploy/ca-certificates.crt"
 fi
 log "staged context: $(du -sh "$CTX" | cut -f1) ($PROFILE binaries from $BIN_DIR)"
 

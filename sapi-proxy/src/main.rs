@@ -22,12 +22,7 @@ use sapi_proxy::token::{ApiToken, TOKEN_VARIABLES};
 ///
 /// Without a subcommand it serves; `health` probes a running proxy instead.
 #[derive(Debug, Parser)]
-#[command(
-    version,
-    about,
-    args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
-)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Tool>,
@@ -56,9 +51,9 @@ struct Args {
     /// File holding the SAPI API token (instead of QAHM_SAPI_TOKEN / DWAVE_API_TOKEN).
     #[arg(long, env = "QAHM_SAPI_TOKEN_FILE")]
     token_file: Option<PathBuf>,
-    /// The SAPI solver to forward to, e.g. Advantage2_system1.5.
+    /// The SAPI solver to forward to, e.g. Advantage2_system1.5 (required to serve).
     #[arg(long, env = "QAHM_SAPI_SOLVER")]
-    solver: String,
+    solver: Option<String>,
     /// Requests accepted and unanswered at once, across streams (more: RESOURCE_EXHAUSTED).
     #[arg(long, env = "QAHM_SAPI_PROXY_MAX_QUEUED", default_value_t = 64)]
     max_queued: usize,
@@ -73,6 +68,7 @@ struct Args {
 
 impl Args {
     fn into_config(self) -> Result<(SocketAddr, ProxyConfig), String> {
+        let solver = self.solver.ok_or("--solver (or QAHM_SAPI_SOLVER) is required")?;
         let sapi_url = Url::parse(&self.sapi_url).map_err(|e| format!("--sapi-url: {e}"))?;
         if !matches!(sapi_url.scheme(), "https" | "http") {
             return Err(format!("--sapi-url {sapi_url} is not an http(s) URL"));
@@ -84,8 +80,8 @@ impl Args {
             })?,
         };
         let name_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
-        if self.solver.is_empty() || !self.solver.chars().all(name_ok) {
-            return Err(format!("--solver {:?} is not a SAPI solver name", self.solver));
+        if solver.is_empty() || !solver.chars().all(name_ok) {
+            return Err(format!("--solver {solver:?} is not a SAPI solver name"));
         }
         if self.max_queued == 0 || self.read_attempts == 0 {
             return Err("--max-queued and --read-attempts must be at least 1".into());
@@ -99,7 +95,7 @@ impl Args {
         let config = ProxyConfig {
             sapi_url,
             sapi_token,
-            solver: self.solver,
+            solver,
             retry: RetryPolicy { max_attempts: self.read_attempts, ..RetryPolicy::default() },
             limits: ProxyLimits { max_queued: self.max_queued, ..ProxyLimits::default() },
             token: self.token,
@@ -169,8 +165,8 @@ mod tests {
     fn health_needs_no_solver_and_no_token() {
         let cli = parse(&["health", "--addr", "http://127.0.0.1:50052"]).unwrap();
         assert!(matches!(cli.command, Some(Tool::Health(_))));
-        let e = parse(&[]).unwrap_err();
-        assert!(e.to_string().contains("--solver"), "{e}");
+        let e = config_of(&["--token-file", "/nonexistent"]).unwrap_err();
+        assert_eq!(e, "--solver (or QAHM_SAPI_SOLVER) is required");
     }
 
     #[test]

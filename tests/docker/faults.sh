@@ -51,10 +51,10 @@ SCENARIOS=("$@")
 [[ ${#SCENARIOS[@]} -gt 0 ]] || SCENARIOS=(annealer trainer network)
 
 # The run: short, every stream seeded, the device's hidden physics pinned.
-UPDATES=30
+UPDATES=200
 export QAHM_RUN_NAME=faults
-export QAHM_RUN_ARGS="--iterations $UPDATES --checkpoint-every 3 --seed 20240 \
---train-size 2000 --test-size 200 --eval-every 10 --eval-size 200"
+export QAHM_RUN_ARGS="--iterations $UPDATES --checkpoint-every 10 --seed 20240 \
+--train-size 2000 --test-size 200 --eval-every 50 --eval-size 200"
 export QAHM_ANNEALER_DEVICE_SEED=77
 export QAHM_TAG=faults
 export RUST_LOG=info
@@ -125,8 +125,8 @@ run_scenario() {
     local first_ms=$(( $(date +%s%3N) - up_ms ))
     say "[$scenario] up -> first update: $(( first_ms / 1000 )).$(( first_ms % 1000 / 100 )) s"
 
-    # A random update in the middle of the run for the fault.
-    local at=$(( 3 + RANDOM % (UPDATES - 8) ))
+    # A random update in the middle of the run for the fault (10 % to 60 % of the way).
+    local at=$(( UPDATES / 10 + RANDOM % (UPDATES / 2) ))
     case "$scenario" in
         reference) ;;
         annealer|trainer)
@@ -134,7 +134,7 @@ run_scenario() {
             sleep "0.$(( RANDOM % 10 ))"
             local before
             before=$(restarts "$scenario")
-            say "[$scenario] SIGKILL to the $scenario's processes at update $(updates)"
+            say "[$scenario] SIGKILL to the $scenario's processes at update $(updates) (aimed at $at)"
             # Inside the container (tini is PID 1 and exits with its child): works with any engine,
             # and is a crash, not a stop (docker kill/stop would not trigger the restart policy).
             docker exec "$(cid "$scenario")" bash -c 'kill -9 -1' || true
@@ -145,7 +145,7 @@ run_scenario() {
             wait_for "update $at" "[[ \$(updates) -ge $at ]]" || return 0
             local net="${project}_default"
             docker network inspect "$net" >/dev/null 2>&1 || net="${project}-default"
-            say "[$scenario] annealer off the network at update $(updates) for 10 s"
+            say "[$scenario] annealer off the network at update $(updates) (aimed at $at) for 10 s"
             docker network disconnect "$net" "$(cid annealer)"
             sleep 10
             docker network connect --alias annealer "$net" "$(cid annealer)"

@@ -36,10 +36,13 @@ pub enum ProbeError {
 /// as a whole), waiting at most `timeout` for the connection and the answer. `Ok` only for
 /// SERVING.
 pub async fn probe(addr: &str, service: &str, timeout: Duration) -> Result<(), ProbeError> {
-    let endpoint = Endpoint::from_shared(addr.to_string())
-        .map_err(|e| ProbeError::Address { addr: addr.into(), message: e.to_string() })?
-        .connect_timeout(timeout)
-        .timeout(timeout);
+    let bad = |message: String| ProbeError::Address { addr: addr.into(), message };
+    let uri: tonic::codegen::http::Uri = addr.parse().map_err(|e| bad(format!("{e}")))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
+        return Err(bad("expected http://HOST:PORT".into()));
+    }
+    // One deadline over connecting and asking (below), so any slowness reads as a timeout.
+    let endpoint = Endpoint::from_shared(addr.to_string()).map_err(|e| bad(e.to_string()))?;
     let check = async {
         let channel = endpoint.connect().await.map_err(|e| ProbeError::Unreachable {
             addr: addr.into(),
@@ -193,8 +196,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_bad_address_is_named() {
-        let e = probe("not a url", "", Duration::from_secs(1)).await.unwrap_err();
-        assert!(matches!(e, ProbeError::Address { .. }), "{e:?}");
+        for addr in ["not a url", "nope", "127.0.0.1:50051", "ftp://host:1"] {
+            let e = probe(addr, "", Duration::from_secs(1)).await.unwrap_err();
+            assert!(matches!(e, ProbeError::Address { .. }), "{addr}: {e:?}");
+        }
     }
 
     #[tokio::test]

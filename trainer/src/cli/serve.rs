@@ -140,7 +140,7 @@ pub fn health(args: &HealthArgs) -> ExitCode {
         }
         Err(_) => DEFAULT_LISTEN.parse().expect("a socket address"),
     };
-    args.run("trainer health", listen, SERVICE_NAME)
+    args.run("trainer", listen, SERVICE_NAME)
 }
 
 #[cfg(test)]
