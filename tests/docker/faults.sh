@@ -145,11 +145,20 @@ run_scenario() {
             wait_for "update $at" "[[ \$(updates) -ge $at ]]" || return 0
             local net="${project}_default"
             docker network inspect "$net" >/dev/null 2>&1 || net="${project}-default"
-            say "[$scenario] annealer off the network at update $(updates) (aimed at $at) for 10 s"
+            local ip_before ip_after n_off n_on t_on
+            ip_before=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$(cid annealer)")
             docker network disconnect "$net" "$(cid annealer)"
+            n_off=$(updates)
+            say "[$scenario] annealer ($ip_before) off the network at update $n_off (aimed at $at) for 10 s"
             sleep 10
+            n_on=$(updates)
             docker network connect --alias annealer "$net" "$(cid annealer)"
-            say "[$scenario] annealer back on the network at update $(updates)"
+            t_on=$SECONDS
+            ip_after=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$(cid annealer)")
+            say "[$scenario] annealer ($ip_after) back on the network; updates while off: $(( n_on - n_off ))"
+            wait_for "an update after the reconnect" "[[ \$(updates) -gt $n_on ]]" || return 0
+            say "[$scenario] training again $(( SECONDS - t_on )) s after the reconnect"
+            [[ $(( n_on - n_off )) -le 1 ]] || fail "the trainer kept training without its annealer"
             ;;
     esac
 
@@ -179,8 +188,11 @@ run_scenario() {
             fail "final checkpoint differs from the reference"
             cmp "$WORK/reference.state" "$WORK/$scenario.state" >&2 || true
         fi
+        # The annealer's crash breaks the connection: the call must be retried. A 10 s cut keeps
+        # the TCP connection (the annealer comes back at its address), so the trainer may just
+        # wait; any retry it makes is one line, listed above.
         case "$scenario" in
-            annealer|network) [[ $retries -ge 1 ]] || fail "the trainer logged no retry" ;;
+            annealer) [[ $retries -ge 1 ]] || fail "the trainer logged no retry" ;;
             trainer) [[ $resumed -ge 2 ]] || fail "the trainer did not start twice" ;;
         esac
     fi

@@ -64,9 +64,9 @@ async fn a_service_that_is_not_serving_is_reported_so_in_one_line() {
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter.set_service_status(ANNEALER, tonic_health::ServingStatus::NotServing).await;
     let server = tokio::spawn(
-        tonic::transport::Server::builder().add_service(health).serve_with_incoming(
-            tonic::transport::server::TcpIncoming::from(listener),
-        ),
+        tonic::transport::Server::builder()
+            .add_service(health)
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
     );
     let e = probe(&url, ANNEALER, TIMEOUT).await.unwrap_err();
     assert_eq!(e.to_string(), format!("{url}: service \"{ANNEALER}\" is NOT_SERVING"));

@@ -8,9 +8,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tonic::transport::Endpoint;
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 /// Why a server is not healthy, as one line naming the address (and the service).
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -44,10 +44,10 @@ pub async fn probe(addr: &str, service: &str, timeout: Duration) -> Result<(), P
     // One deadline over connecting and asking (below), so any slowness reads as a timeout.
     let endpoint = Endpoint::from_shared(addr.to_string()).map_err(|e| bad(e.to_string()))?;
     let check = async {
-        let channel = endpoint.connect().await.map_err(|e| ProbeError::Unreachable {
-            addr: addr.into(),
-            message: error_chain(&e),
-        })?;
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|e| ProbeError::Unreachable { addr: addr.into(), message: error_chain(&e) })?;
         let request = HealthCheckRequest { service: service.into() };
         HealthClient::new(channel).check(request).await.map_err(|status| ProbeError::Refused {
             addr: addr.into(),
@@ -144,8 +144,7 @@ mod cli {
             }
             let addr = self.addr.clone().unwrap_or_else(|| local_url(listen));
             let service = self.service.as_deref().unwrap_or(service);
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build()
-            {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => rt,
                 Err(e) => {
                     eprintln!("{program} health: cannot start the runtime: {e}");

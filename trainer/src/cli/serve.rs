@@ -159,8 +159,8 @@ mod tests {
 
     #[test]
     fn a_run_to_start_takes_the_settings_flags_checked_at_once() {
-        let config = serve_config(&["--start-run", "first", "--iterations", "40", "--seed", "7"])
-            .unwrap();
+        let config =
+            serve_config(&["--start-run", "first", "--iterations", "40", "--seed", "7"]).unwrap();
         let start = config.start_run.expect("a run to start");
         assert_eq!(start.run_id.as_deref(), Some("first"));
         assert_eq!(start.config["schedule"]["iterations"], 40);

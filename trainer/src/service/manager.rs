@@ -291,7 +291,8 @@ impl Manager {
         &self,
         request: StartRequest,
     ) -> Result<Option<RunView>, ServiceError> {
-        let id = request.run_id.clone().ok_or_else(|| ServiceError::invalid("run_id", "missing"))?;
+        let id =
+            request.run_id.clone().ok_or_else(|| ServiceError::invalid("run_id", "missing"))?;
         let mut pause = START_RETRY_FIRST;
         loop {
             match self.entry(&id) {
