@@ -1,12 +1,19 @@
 # qahm: common tasks. `make test` is the test command CI runs.
 CARGO ?= cargo
 
-.PHONY: test lint fmt bench bench-sampler bench-service bench-embedding bench-load bench-proxy calibrate run-annealer build release clean
+.PHONY: test test-docker lint fmt bench bench-sampler bench-service bench-embedding bench-load bench-proxy calibrate run-annealer build release clean
 
 test:
 	$(CARGO) test --workspace --locked
 	bash tests/python/run.sh
 	bash tests/python/ocean.sh
+	bash tests/docker/faults.sh
+
+# The compose stack under faults (annealer and trainer killed, the annealer cut off the
+# network): images through the no-pull path, runs bit-identical to an uninterrupted one. Says
+# SKIPPED without a Docker engine.
+test-docker:
+	bash tests/docker/faults.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

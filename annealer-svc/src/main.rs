@@ -1,4 +1,5 @@
-//! annealer-svc binary: parse config, start tracing, bind, serve until SIGTERM or Ctrl-C.
+//! annealer-svc binary: parse config, start tracing, bind, serve until SIGTERM or Ctrl-C; or,
+//! as `annealer-svc health`, ask a running one whether it serves (a container's health check).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -7,13 +8,32 @@ use std::time::Duration;
 use annealer_svc::sapi_front::SapiOptions;
 use annealer_svc::service::ServiceLimits;
 use annealer_svc::{DeviceConfig, ServerConfig};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use qahm_emulator::{Solver, UnknownSolver};
+use qahm_proto::pb::annealer_server::SERVICE_NAME;
+use qahm_wire::health::HealthArgs;
 use qahm_wire::tls::ServerTlsArgs;
 
 /// An emulated D-Wave QPU behind the qahm.annealer.v1 gRPC contract.
+///
+/// Without a subcommand it serves; `health` probes a running server instead.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Tool>,
+    #[command(flatten)]
+    args: Args,
+}
+
+#[derive(Debug, Subcommand)]
+enum Tool {
+    /// Ask a running annealer-svc over grpc.health.v1 whether it serves: exit 0 when it does,
+    /// 1 with one line when it does not or cannot be reached.
+    Health(HealthArgs),
+}
+
+#[derive(Debug, clap::Args)]
 struct Args {
     /// Address to listen on.
     #[arg(long, env = "QAHM_ANNEALER_LISTEN", default_value = "127.0.0.1:50051")]
@@ -142,7 +162,11 @@ impl Args {
 }
 
 fn main() -> ExitCode {
-    let (listen, config) = match Args::parse().into_config() {
+    let cli = Cli::parse();
+    if let Some(Tool::Health(health)) = cli.command {
+        return health.run("annealer-svc", cli.args.listen, SERVICE_NAME);
+    }
+    let (listen, config) = match cli.args.into_config() {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("annealer-svc: invalid configuration: {message}");
@@ -190,11 +214,33 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
 
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("annealer-svc").chain(args.iter().copied()))
+    }
+
     fn config_of(args: &[&str]) -> Result<ServerConfig, String> {
-        let args =
-            Args::try_parse_from(std::iter::once("annealer-svc").chain(args.iter().copied()))
-                .map_err(|e| e.to_string())?;
-        args.into_config().map(|(_, config)| config)
+        let cli = parse(args).map_err(|e| e.to_string())?;
+        assert!(cli.command.is_none());
+        cli.args.into_config().map(|(_, config)| config)
+    }
+
+    #[test]
+    fn health_is_a_subcommand_beside_the_flat_server_flags() {
+        let cli = parse(&["--listen", "0.0.0.0:6000", "--max-concurrent", "3"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.args.listen, "0.0.0.0:6000".parse().unwrap());
+        let cli = parse(&["health", "--addr", "http://annealer:50051", "--timeout", "2"]).unwrap();
+        match cli.command {
+            Some(Tool::Health(h)) => {
+                assert_eq!(h.addr.as_deref(), Some("http://annealer:50051"));
+                assert_eq!(h.timeout, 2.0);
+                assert_eq!(h.service, None);
+            }
+            None => panic!("health parsed as the server"),
+        }
+        // Server flags belong to the server, not to the probe.
+        assert!(parse(&["--listen", "0.0.0.0:6000", "health"]).is_err());
+        assert!(parse(&["health", "--listen", "0.0.0.0:6000"]).is_err());
     }
 
     #[test]

@@ -128,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
         retry: RetryPolicy::default(),
         limits: ProxyLimits::default(),
         token: None,
+        tls: None,
         drain_timeout: Duration::from_secs(5),
     };
     tokio::spawn(sapi_proxy::serve(proxy, config, std::future::pending()));

@@ -1,12 +1,15 @@
 //! sapi-proxy binary: parse config, read the SAPI token, start tracing, bind, serve until
-//! SIGTERM or Ctrl-C.
+//! SIGTERM or Ctrl-C; or, as `sapi-proxy health`, ask a running one whether it serves (a
+//! container's health check).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use qahm_proto::pb::annealer_server::SERVICE_NAME;
+use qahm_wire::health::HealthArgs;
 use qahm_wire::tls::ServerTlsArgs;
 use reqwest::Url;
 use sapi_proxy::client::RetryPolicy;
@@ -17,8 +20,25 @@ use sapi_proxy::token::{ApiToken, TOKEN_VARIABLES};
 /// qahm.annealer.v1 in front of D-Wave's Solver API: real hardware behind the emulator's
 /// contract. The SAPI token comes from QAHM_SAPI_TOKEN or DWAVE_API_TOKEN, or --token-file;
 /// never from a flag.
+///
+/// Without a subcommand it serves; `health` probes a running proxy instead.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Tool>,
+    #[command(flatten)]
+    args: Args,
+}
+
+#[derive(Debug, Subcommand)]
+enum Tool {
+    /// Ask a running sapi-proxy over grpc.health.v1 whether it serves: exit 0 when it does,
+    /// 1 with one line when it does not or cannot be reached.
+    Health(HealthArgs),
+}
+
+#[derive(Debug, clap::Args)]
 struct Args {
     /// Address to listen on.
     #[arg(long, env = "QAHM_SAPI_PROXY_LISTEN", default_value = "127.0.0.1:50052")]
@@ -32,9 +52,9 @@ struct Args {
     /// File holding the SAPI API token (instead of QAHM_SAPI_TOKEN / DWAVE_API_TOKEN).
     #[arg(long, env = "QAHM_SAPI_TOKEN_FILE")]
     token_file: Option<PathBuf>,
-    /// The SAPI solver to forward to, e.g. Advantage2_system1.5.
+    /// The SAPI solver to forward to, e.g. Advantage2_system1.5 (required to serve).
     #[arg(long, env = "QAHM_SAPI_SOLVER")]
-    solver: String,
+    solver: Option<String>,
     /// Requests accepted and unanswered at once, across streams (more: RESOURCE_EXHAUSTED).
     #[arg(long, env = "QAHM_SAPI_PROXY_MAX_QUEUED", default_value_t = 64)]
     max_queued: usize,
@@ -51,6 +71,7 @@ struct Args {
 
 impl Args {
     fn into_config(self) -> Result<(SocketAddr, ProxyConfig), String> {
+        let solver = self.solver.ok_or("--solver (or QAHM_SAPI_SOLVER) is required")?;
         let sapi_url = Url::parse(&self.sapi_url).map_err(|e| format!("--sapi-url: {e}"))?;
         if !matches!(sapi_url.scheme(), "https" | "http") {
             return Err(format!("--sapi-url {sapi_url} is not an http(s) URL"));
@@ -62,8 +83,8 @@ impl Args {
             })?,
         };
         let name_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
-        if self.solver.is_empty() || !self.solver.chars().all(name_ok) {
-            return Err(format!("--solver {:?} is not a SAPI solver name", self.solver));
+        if solver.is_empty() || !solver.chars().all(name_ok) {
+            return Err(format!("--solver {solver:?} is not a SAPI solver name"));
         }
         if self.max_queued == 0 || self.read_attempts == 0 {
             return Err("--max-queued and --read-attempts must be at least 1".into());
@@ -77,7 +98,7 @@ impl Args {
         let config = ProxyConfig {
             sapi_url,
             sapi_token,
-            solver: self.solver,
+            solver,
             retry: RetryPolicy { max_attempts: self.read_attempts, ..RetryPolicy::default() },
             limits: ProxyLimits { max_queued: self.max_queued, ..ProxyLimits::default() },
             token: self.token,
@@ -89,7 +110,11 @@ impl Args {
 }
 
 fn main() -> ExitCode {
-    let (addr, config) = match Args::parse().into_config() {
+    let cli = Cli::parse();
+    if let Some(Tool::Health(health)) = cli.command {
+        return health.run("sapi-proxy", cli.args.listen, SERVICE_NAME);
+    }
+    let (addr, config) = match cli.args.into_config() {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("sapi-proxy: invalid configuration: {message}");
@@ -130,10 +155,22 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
 
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("sapi-proxy").chain(args.iter().copied()))
+    }
+
     fn config_of(args: &[&str]) -> Result<ProxyConfig, String> {
-        let args = Args::try_parse_from(std::iter::once("sapi-proxy").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
-        args.into_config().map(|(_, config)| config)
+        let cli = parse(args).map_err(|e| e.to_string())?;
+        assert!(cli.command.is_none());
+        cli.args.into_config().map(|(_, config)| config)
+    }
+
+    #[test]
+    fn health_needs_no_solver_and_no_token() {
+        let cli = parse(&["health", "--addr", "http://127.0.0.1:50052"]).unwrap();
+        assert!(matches!(cli.command, Some(Tool::Health(_))));
+        let e = config_of(&["--token-file", "/nonexistent"]).unwrap_err();
+        assert_eq!(e, "--solver (or QAHM_SAPI_SOLVER) is required");
     }
 
     #[test]

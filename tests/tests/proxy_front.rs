@@ -314,6 +314,7 @@ impl Stack {
                 ..ProxyLimits::default()
             },
             token: None,
+            tls: None,
             drain_timeout: Duration::from_secs(5),
         };
         let (stop_proxy, stopped) = oneshot::channel::<()>();

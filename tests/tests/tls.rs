@@ -137,6 +137,7 @@ async fn the_trainer_service_over_tls_lists_its_runs_to_a_client_trusting_its_ca
         token: None,
         tls: Some(pki.server.clone()),
         resume_interrupted: false,
+        start_run: None,
         drain_timeout: Duration::from_secs(5),
     };
     tokio::spawn(trainer::service::serve(listener, config, std::future::pending()));

@@ -65,6 +65,7 @@ impl Service {
             token: token.map(str::to_string),
             tls: None,
             resume_interrupted: false,
+            start_run: None,
             drain_timeout: Duration::from_secs(30),
         };
         let (stop, stopped) = oneshot::channel::<()>();

@@ -102,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
         token: None,
         tls: None,
         resume_interrupted: false,
+        start_run: None,
         drain_timeout: Duration::from_secs(60),
     };
     let stop = CancellationToken::new();

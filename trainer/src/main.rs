@@ -7,6 +7,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = trainer::cli::Cli::parse();
+    if let trainer::cli::Command::Health(args) = &cli.command {
+        return trainer::cli::health(args);
+    }
     // A service logs what it does; a command only what went wrong.
     let level = match cli.command {
         trainer::cli::Command::Serve(_) => "info",

@@ -3,6 +3,7 @@
 //!
 //! - [`convert`]: [`ToProto`] / [`FromProto`] for solver properties, requests and timing.
 //! - [`answer`]: an answer split into response chunks, and reassembled from them.
+//! - [`health`]: the grpc.health.v1 probe behind every binary's `health` subcommand.
 //! - [`serving`]: bearer-token auth and reflection, shared by every qahm server.
 //! - [`status`]: the one exhaustive map of [`ServiceError`] to a gRPC status, the in-band
 //!   `google.rpc.Status` of a failed request, and a field error read back from a status.
@@ -14,6 +15,7 @@
 
 pub mod answer;
 pub mod convert;
+pub mod health;
 pub mod serving;
 pub mod status;
 pub mod streams;

@@ -94,6 +94,7 @@ pub fn endpoint(
 }
 
 /// A server's `--tls-cert` / `--tls-key` flags (both or neither), the same on every binary.
+#[cfg(feature = "cli")]
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct ServerTlsArgs {
     /// Serve over TLS with this certificate chain (PEM); needs --tls-key.
@@ -104,6 +105,7 @@ pub struct ServerTlsArgs {
     pub tls_key: Option<PathBuf>,
 }
 
+#[cfg(feature = "cli")]
 impl ServerTlsArgs {
     /// The identity the flags name, read now; `None` (plaintext) when they name none.
     pub fn load(&self) -> Result<Option<ServerTls>, TlsFileError> {

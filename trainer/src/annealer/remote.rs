@@ -65,6 +65,14 @@ fn is_transient(code: Code) -> bool {
     }
 }
 
+/// Whether a failed call is worth another attempt: a transient code, or any failure of the
+/// connection itself. tonic makes a status from a transport error with that error as its
+/// source (a status the service sent has none), and a connection reset mid-stream — the
+/// annealer killed and restarting — arrives as UNKNOWN "h2 protocol error: …".
+fn is_retryable(status: &Status) -> bool {
+    is_transient(status.code()) || std::error::Error::source(status).is_some()
+}
+
 /// One failed attempt: a status (from the service or the transport), or an answer that cannot
 /// be reassembled (never retried: asking again would not mend the server).
 #[derive(Debug)]
@@ -133,6 +141,11 @@ fn endpoint(url: &str, tls: &ClientTls) -> Result<Endpoint, AnnealerError> {
     Ok(qahm_wire::tls::endpoint(url, tls)
         .map_err(|e| AnnealerError::Address(url.into(), e.to_string()))?
         .connect_timeout(Duration::from_secs(5))
+        // An annealer that went away without closing the connection (a container moved to
+        // another address, a cut network) is noticed in seconds, not at the call deadline.
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(5))
+        .keep_alive_while_idle(true)
         .tcp_nodelay(true))
 }
 
@@ -301,7 +314,7 @@ impl RemoteAnnealer {
             let status = match op(self) {
                 Ok(value) => return Ok(value),
                 Err(Failure::Malformed(m)) => return Err(AnnealerError::Malformed(m)),
-                Err(Failure::Status(status)) if is_transient(status.code()) => status,
+                Err(Failure::Status(status)) if is_retryable(&status) => status,
                 Err(Failure::Status(status)) => return Err(refusal(&status)),
             };
             self.stream = None;
@@ -428,6 +441,17 @@ mod tests {
             assert_eq!(code as usize, number, "the table lists the codes in order");
             assert_eq!(is_transient(code), transient, "{code:?}");
         }
+    }
+
+    #[test]
+    fn a_broken_connection_is_retried_whatever_its_code_and_a_refusal_is_not() {
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let broken = Status::from_error(Box::new(reset));
+        assert_eq!(broken.code(), Code::Unknown);
+        assert!(is_retryable(&broken), "a transport failure");
+        assert!(!is_retryable(&Status::unknown("the service said so")));
+        assert!(!is_retryable(&Status::invalid_argument("h: out of range")));
+        assert!(is_retryable(&Status::unavailable("draining")));
     }
 
     fn quick_retries(max_attempts: u32) -> RetryPolicy {

@@ -1,7 +1,8 @@
 //! The `trainer` command line: parses, calls, prints. `train`, `generate`, `classify` and
 //! `reconstruct` work on a local run directory ([`local`]) or, with `--trainer URL`, on a run
 //! of a trainer service ([`remote`]), with the same output files either way; `runs` and
-//! `watch` talk to a service; `serve` is one ([`serve`]).
+//! `watch` talk to a service; `serve` is one ([`serve`]), and `health` asks one whether it
+//! serves.
 
 use std::path::PathBuf;
 
@@ -25,7 +26,8 @@ mod serve;
 mod signals;
 
 pub use flags::ConfigFlags;
-pub use serve::ServeArgs;
+pub use qahm_wire::health::HealthArgs;
+pub use serve::{ServeArgs, health};
 
 /// Quantum-assisted Helmholtz machines trained gray-box by wake-sleep through an annealer.
 #[derive(Debug, Parser)]
@@ -51,6 +53,9 @@ pub enum Command {
     Runs(RunsArgs),
     /// Follow a run of a trainer service to its end.
     Watch(WatchArgs),
+    /// Ask a running trainer service over grpc.health.v1 whether it serves: exit 0 when it
+    /// does, 1 with one line when it does not or cannot be reached.
+    Health(HealthArgs),
 }
 
 /// Where the annealer is (not part of a run's settings).
@@ -275,6 +280,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Watch(args) => {
             remote::Client::required(&args.service)?.watch(&args.run, args.quiet)
         }
+        Command::Health(args) => match health(&args) {
+            code if code == std::process::ExitCode::SUCCESS => Ok(()),
+            _ => bail!("the trainer service is not serving"),
+        },
     }
 }
 

@@ -72,6 +72,16 @@ impl Layer {
         Ok(layer)
     }
 
+    /// The layer as a JSON object, the shape [`Layer::from_json`] reads (an API request's
+    /// `config`).
+    pub fn to_json(&self) -> Value {
+        let mut top = self.values.clone();
+        if let Some(preset) = self.preset {
+            top.insert("preset".into(), Value::from(preset.name()));
+        }
+        Value::Object(top)
+    }
+
     /// A layer from TOML text.
     pub fn from_toml(origin: impl Into<String>, text: &str) -> Result<Self, ConfigError> {
         let origin = origin.into();

@@ -116,6 +116,11 @@ pub struct StartRequest {
 /// Longest run id.
 const MAX_ID_LEN: usize = 64;
 
+/// Pauses between attempts to start the run a service starts on start, while its annealer is
+/// away: the first, and the longest (doubling in between).
+const START_RETRY_FIRST: Duration = Duration::from_secs(1);
+const START_RETRY_MAX: Duration = Duration::from_secs(15);
+
 /// Checks a client's run id: a directory name that cannot escape the runs directory.
 pub fn check_run_id(id: &str) -> Result<(), ServiceError> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
@@ -275,6 +280,44 @@ impl Manager {
         tracing::info!(run = %id, "run started (pending)");
         self.schedule(entry.clone());
         Ok(entry.view.borrow().clone())
+    }
+
+    /// Starts `request` (whose `run_id` must be set) unless the service has a run of that id
+    /// already, in whatever state: what a service does on every start, so the run is started
+    /// exactly once however often the service restarts. While the annealer cannot be reached
+    /// it waits, one log line per retry, until it can or the service stops. `None`: the run
+    /// existed.
+    pub async fn start_unless_present(
+        &self,
+        request: StartRequest,
+    ) -> Result<Option<RunView>, ServiceError> {
+        let id =
+            request.run_id.clone().ok_or_else(|| ServiceError::invalid("run_id", "missing"))?;
+        let mut pause = START_RETRY_FIRST;
+        loop {
+            match self.entry(&id) {
+                Ok(_) => {
+                    tracing::info!(run = %id, "run to start exists already; not started again");
+                    return Ok(None);
+                }
+                Err(ServiceError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+            match self.start(request.clone()).await {
+                Ok(view) => return Ok(Some(view)),
+                Err(ServiceError::AlreadyExists(_)) => return Ok(None),
+                Err(ServiceError::Unavailable(why)) if !self.inner.closing.is_cancelled() => {
+                    tracing::warn!(run = %id, error = %why, retry_in = ?pause,
+                        "cannot start the run yet (annealer unavailable); retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = self.inner.closing.cancelled() => return Err(ServiceError::shutting_down()),
+                    }
+                    pause = (pause * 2).min(START_RETRY_MAX);
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// The run as it stands.

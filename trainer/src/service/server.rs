@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 
 use super::grpc::TrainerService;
-use super::{Manager, ManagerConfig, ServiceError};
+use super::{Manager, ManagerConfig, ServiceError, StartRequest};
 use crate::annealer::SharedConnections;
 
 /// How long open connections may linger once the runs have stopped.
@@ -33,6 +33,10 @@ pub struct ServeConfig {
     pub resume_interrupted: bool,
     /// How long running runs may take to reach a checkpoint after shutdown begins.
     pub drain_timeout: Duration,
+    /// A run to start once the server is up, unless a run of its id exists (a deployment's
+    /// first run; a restarted service leaves it to `resume_interrupted`). Its `run_id` must be
+    /// set.
+    pub start_run: Option<StartRequest>,
 }
 
 /// Serves the runs of `config.manager.runs_dir` on `listener` until `shutdown` resolves.
@@ -49,6 +53,14 @@ pub async fn serve(
     if config.resume_interrupted {
         let resumed = manager.resume_interrupted();
         tracing::info!(runs = ?resumed, "interrupted runs resumed");
+    }
+    if let Some(request) = config.start_run.clone() {
+        let starter = manager.clone();
+        tokio::spawn(async move {
+            if let Err(e) = starter.start_unless_present(request).await {
+                tracing::error!(error = %e, "the run to start on start was not started");
+            }
+        });
     }
     let service = TrainerService::new(manager.clone());
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
