@@ -111,7 +111,10 @@ fn json_layers_use_the_toml_names() {
 
 #[test]
 fn epochs_and_iterations_are_one_setting_in_two_units() {
-    let c = build(None, &[flags(&[("schedule.epochs", "3")])]).unwrap();
+    // Epochs count batches of the training set, whose size the data set settles
+    // (run::settle_data): 8000 for the shipped data.
+    let c =
+        build(None, &[flags(&[("schedule.epochs", "3"), ("data.train_size", "8000")])]).unwrap();
     assert_eq!((c.schedule.iterations, c.iterations()), (None, 240));
     let file = toml_layer("[schedule]\nepochs = 3\n");
     let c = build(None, &[file, flags(&[("schedule.iterations", "10")])]).unwrap();

@@ -114,7 +114,8 @@ mod tests {
         let img = Array3::from_shape_fn((1, 4, 4), |(_, i, j)| ((i * 5 + j * 3) % 7) as f32);
         let out = downsample_area(img.view(), 2, 2);
         for (o, p) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-            let block: f32 = (0..2).flat_map(|a| (0..2).map(move |b| (2 * o + a, 2 * p + b)))
+            let block: f32 = (0..2)
+                .flat_map(|a| (0..2).map(move |b| (2 * o + a, 2 * p + b)))
                 .map(|(i, j)| img[[0, i, j]])
                 .sum();
             assert_abs_diff_eq!(out[[0, o, p]], block / 4.0, epsilon = 1e-6);
@@ -154,8 +155,10 @@ mod tests {
             let out = downsample_area(img.view(), n_out, n_out);
             let area = (n_in * n_in) as f64 / (n_out * n_out) as f64;
             for n in 0..2 {
-                let mass_in: f64 = img.index_axis(ndarray::Axis(0), n).iter().map(|&x| f64::from(x)).sum();
-                let mass_out: f64 = out.index_axis(ndarray::Axis(0), n).iter().map(|&x| f64::from(x)).sum();
+                let mass_in: f64 =
+                    img.index_axis(ndarray::Axis(0), n).iter().map(|&x| f64::from(x)).sum();
+                let mass_out: f64 =
+                    out.index_axis(ndarray::Axis(0), n).iter().map(|&x| f64::from(x)).sum();
                 // f32 sums of ≲ 800 values < 256: relative error ≲ 1e-6.
                 assert_abs_diff_eq!(mass_out * area, mass_in, epsilon = 1e-5 * mass_in);
             }

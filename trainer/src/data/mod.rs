@@ -324,11 +324,20 @@ impl Dataset {
 
     /// The same examples with `classes` class bits; `path` (where the labels come from) names
     /// the data in the error if a label does not fit.
-    pub fn with_classes(self, classes: usize, path: &std::path::Path) -> Result<Dataset, DataError> {
+    pub fn with_classes(
+        self,
+        classes: usize,
+        path: &std::path::Path,
+    ) -> Result<Dataset, DataError> {
         if let Some((index, &label)) =
             self.labels.iter().enumerate().find(|&(_, &l)| l as usize >= classes)
         {
-            return Err(DataError::TooManyClasses { path: path.to_path_buf(), index, label, classes });
+            return Err(DataError::TooManyClasses {
+                path: path.to_path_buf(),
+                index,
+                label,
+                classes,
+            });
         }
         Ok(Dataset { classes, ..self })
     }

@@ -26,12 +26,8 @@ use super::{DataError, Dataset, Shape, Split, load_idx, load_usps};
 const STORED_SUFFIXES: [&str; 3] = ["", ".gz", ".bz2"];
 
 /// The names a directory is searched for, in order (each with any of [`STORED_SUFFIXES`]).
-const DIRECTORY_ENTRIES: [&str; 4] = [
-    "train-images-idx3-ubyte",
-    "train-images.idx3-ubyte",
-    "usps",
-    "mnist10k-images-idx3-ubyte",
-];
+const DIRECTORY_ENTRIES: [&str; 4] =
+    ["train-images-idx3-ubyte", "train-images.idx3-ubyte", "usps", "mnist10k-images-idx3-ubyte"];
 
 /// An IDX images file and its labels.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,8 +56,8 @@ pub struct Parts {
 
 /// Finds the data set `path` names (see the module docs). Only looks at names: nothing is read.
 pub fn locate(path: &Path) -> Result<Source, DataError> {
-    let meta = fs::metadata(path)
-        .map_err(|error| DataError::Io { path: path.to_path_buf(), error })?;
+    let meta =
+        fs::metadata(path).map_err(|error| DataError::Io { path: path.to_path_buf(), error })?;
     if !meta.is_dir() {
         return of_file(path);
     }
@@ -106,8 +102,9 @@ fn of_file(file: &Path) -> Result<Source, DataError> {
             .find_map(|t| stored(&dir.join(bare.replacen("train", t, 1))));
         let test = match test_images {
             Some(images) => {
-                let test_bare = bare_name(images.file_name().and_then(|n| n.to_str()).unwrap_or(""))
-                    .to_string();
+                let test_bare =
+                    bare_name(images.file_name().and_then(|n| n.to_str()).unwrap_or(""))
+                        .to_string();
                 Some(idx_pair(dir, images, &test_bare)?)
             }
             None => None,
@@ -231,7 +228,9 @@ mod tests {
     fn an_mnist_distribution_keeps_its_own_split_gzipped_or_not() {
         for (suffix, spelling) in [(".gz", "-"), ("", "-"), ("", "."), (".gz", ".")] {
             let dir = scratch(&format!("src-mnist{suffix}{spelling}"));
-            let name = |set: &str, what: &str, n: u8| format!("{set}-{what}{spelling}idx{n}-ubyte{suffix}");
+            let name = |set: &str, what: &str, n: u8| {
+                format!("{set}-{what}{spelling}idx{n}-ubyte{suffix}")
+            };
             write_idx(&dir, &name("train", "images", 3), &name("train", "labels", 1), 12, 28);
             write_idx(&dir, &name("t10k", "images", 3), &name("t10k", "labels", 1), 5, 28);
             let source = locate(&dir).unwrap();
@@ -254,7 +253,10 @@ mod tests {
             assert_eq!(parts.1.labels(), &[0, 1]);
             let err = load(&dir, Shape::default(), Split { train: 13, test: 0 }).unwrap_err();
             let msg = err.to_string();
-            assert!(msg.starts_with("data.train_size: 13 is more than the 12 examples of "), "{msg}");
+            assert!(
+                msg.starts_with("data.train_size: 13 is more than the 12 examples of "),
+                "{msg}"
+            );
             assert!(msg.contains(&name("train", "images", 3)), "{msg}");
         }
     }
@@ -267,8 +269,20 @@ mod tests {
         assert_eq!((train.len(), test.len()), (8, 2));
         assert_eq!(test.labels(), &[8, 9]);
         // Any IDX file pair named directly, e.g. EMNIST's, with `test` files beside it.
-        write_idx(&dir, "emnist-digits-train-images-idx3-ubyte.gz", "emnist-digits-train-labels-idx1-ubyte.gz", 6, 4);
-        write_idx(&dir, "emnist-digits-test-images-idx3-ubyte.gz", "emnist-digits-test-labels-idx1-ubyte.gz", 3, 4);
+        write_idx(
+            &dir,
+            "emnist-digits-train-images-idx3-ubyte.gz",
+            "emnist-digits-train-labels-idx1-ubyte.gz",
+            6,
+            4,
+        );
+        write_idx(
+            &dir,
+            "emnist-digits-test-images-idx3-ubyte.gz",
+            "emnist-digits-test-labels-idx1-ubyte.gz",
+            3,
+            4,
+        );
         let file = dir.join("emnist-digits-train-images-idx3-ubyte.gz");
         assert_eq!(sizes(&load(&file, Shape::default(), Split::default()).unwrap()), (6, 3));
         // The test file named directly is a single set.
@@ -303,7 +317,10 @@ mod tests {
             // Too few class bits for the digits: the error names the setting.
             let err = load(&dir, Shape { side: 16, classes: 9 }, Split::default()).unwrap_err();
             let msg = err.to_string();
-            assert!(msg.contains("label 9 of example 9 needs 10 class bits, but data.classes is 9"), "{msg}");
+            assert!(
+                msg.contains("label 9 of example 9 needs 10 class bits, but data.classes is 9"),
+                "{msg}"
+            );
         }
     }
 
@@ -322,7 +339,10 @@ mod tests {
                 test: None
             }
         );
-        assert_eq!(source.to_string(), format!("IDX {} (+ labels)", dir.join(MNIST_10K_IMAGES).display()));
+        assert_eq!(
+            source.to_string(),
+            format!("IDX {} (+ labels)", dir.join(MNIST_10K_IMAGES).display())
+        );
         let (train, test) = load(&dir, Shape::default(), Split { train: 5, test: 3 }).unwrap();
         assert_eq!((train.labels(), test.labels()), (&[0, 1, 2, 3, 4][..], &[7, 8, 9][..]));
     }
@@ -332,7 +352,13 @@ mod tests {
         let dir = scratch("src-missing");
         let err = locate(&dir).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.starts_with(&format!("{}: no data set found: looked for train-images-idx3-ubyte[.gz]", dir.display())), "{msg}");
+        assert!(
+            msg.starts_with(&format!(
+                "{}: no data set found: looked for train-images-idx3-ubyte[.gz]",
+                dir.display()
+            )),
+            "{msg}"
+        );
         assert!(msg.contains("usps[.bz2]") && msg.contains(MNIST_10K_IMAGES), "{msg}");
 
         // A path that does not exist: the OS error once, also through an error chain.
