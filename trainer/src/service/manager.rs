@@ -137,7 +137,6 @@ pub fn check_run_id(id: &str) -> Result<(), ServiceError> {
     }
 }
 
-/// A config error of a request, its field named from the request (`config.schedule.lr_start`).
 /// A request's data set that cannot be read or does not fit its settings: INVALID_ARGUMENT
 /// naming the setting at fault.
 fn data_refusal(e: RunError) -> ServiceError {
@@ -156,6 +155,7 @@ fn data_refusal(e: RunError) -> ServiceError {
     }
 }
 
+/// A config error of a request, its field named from the request (`config.schedule.lr_start`).
 fn request_config_error(e: ConfigError) -> ServiceError {
     match e {
         ConfigError::Field { field, message } => {
