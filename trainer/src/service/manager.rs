@@ -261,6 +261,12 @@ impl Manager {
         let layer = Layer::from_json("request", request.config).map_err(request_config_error)?;
         let config = build(request.preset, &[layer]).map_err(request_config_error)?;
         self.check_queue()?;
+        let dir = self.dir_of(&id);
+        // The cheap refusal first: settling the data below may read a whole data set. (Checked
+        // again under the lock below, where it counts.)
+        if self.inner.runs.lock().expect("runs lock").contains_key(&id) || dir.exists() {
+            return Err(ServiceError::AlreadyExists(id));
+        }
         let connection = self.inner.config.connection.clone();
         // Settling the data sizes reads the data set: on a blocking thread, like the annealer.
         let (config, annealer) = tokio::task::spawn_blocking(move || {
@@ -270,7 +276,6 @@ impl Manager {
         })
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))??;
-        let dir = self.dir_of(&id);
         let entry = {
             let mut runs = self.inner.runs.lock().expect("runs lock");
             if runs.contains_key(&id) || dir.exists() {
