@@ -110,6 +110,7 @@ fn config(prior: &str, iterations: u64, checkpoint_every: u64) -> pb::RunConfig 
             dir: Some(data_dir().display().to_string()),
             train_size: Some(500),
             test_size: Some(100),
+            ..Default::default()
         }),
         schedule: Some(pb::ScheduleConfig { iterations: Some(iterations), ..Default::default() }),
         prior: Some(pb::PriorConfig {

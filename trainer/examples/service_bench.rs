@@ -65,7 +65,7 @@ fn rate(runs: &std::path::Path, id: &str, updates: u64) -> anyhow::Result<f64> {
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let preset = args.first().and_then(|p| Preset::from_name(p)).unwrap_or(Preset::Default);
-    let mut config = RunConfig::preset(preset);
+    let mut config = trainer::run::settle_data(RunConfig::preset(preset))?;
     if let Some(n) = args.get(1) {
         config.schedule.iterations = Some(n.parse()?);
         config.schedule.epochs = None;

@@ -35,7 +35,7 @@ fn main() -> anyhow::Result<()> {
     let preset = Preset::from_name(preset)
         .ok_or_else(|| anyhow::anyhow!("preset {preset:?} is not one of {:?}", Preset::NAMES))?;
     let repeats = usize::from_str(repeats)?;
-    let mut config = RunConfig::preset(preset);
+    let mut config = run::settle_data(RunConfig::preset(preset))?;
     config.evaluation.every = u64::MAX;
     let batch = config.batch_size();
     let (train_set, test_set) = run::load_data(&config.data)?;

@@ -53,6 +53,25 @@ fn a_missing_run_directory_is_named() {
 }
 
 #[test]
+fn a_data_path_without_a_data_set_is_one_line_with_the_os_error_once() {
+    let dir = std::env::temp_dir().join(format!("qahm-cli-data-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = dir.join("run");
+    let run = run.to_str().unwrap();
+    // A directory with none of the names looked for.
+    let out = trainer(&["train", "--data", dir.to_str().unwrap(), "--run", run]);
+    assert_one_line_error(&out, "no data set found: looked for train-images-idx3-ubyte[.gz]");
+    // A path that is not there: what and where, and the OS error once.
+    let missing = dir.join("mnist");
+    let out = trainer(&["train", "--data", missing.to_str().unwrap(), "--run", run]);
+    assert_one_line_error(&out, &format!("cannot read {}: ", missing.display()));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).matches("os error").count(), 1);
+    // Nothing was written for the run.
+    assert!(!std::path::Path::new(run).join("config.toml").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn unparsable_numbers_are_refused_by_the_parser() {
     let out = trainer(&["generate", "--run", "x", "--n", "many"]);
     assert!(!out.status.success());

@@ -179,7 +179,7 @@ pub struct GenerateArgs {
     /// Number of digits.
     #[arg(long, default_value_t = 100)]
     n: usize,
-    /// Output .npy (pixels [n, 256] f32 in [-1, 1]); labels go to <stem>.labels.npy.
+    /// Output .npy (pixels [n, side²] f32 in [-1, 1]); labels go to <stem>.labels.npy.
     #[arg(long, default_value = "samples.npy")]
     out: PathBuf,
     #[command(flatten)]

@@ -92,6 +92,8 @@ mod tests {
         "annealing.solver",
         "annealing.programming_thermalization",
         "annealing.readout_thermalization",
+        "data.side",
+        "data.classes",
     ];
 
     #[test]
@@ -124,6 +126,7 @@ mod tests {
         // The default preset then annealed for 1000 µs.
         let mut expected = RunConfig::preset(Preset::Default);
         expected.annealing.annealing_time = 1000.0;
+        (expected.data.train_size, expected.data.test_size) = (8000, 2000);
         assert_eq!(config, expected);
         assert_eq!(annealer.as_deref(), Some("http://127.0.0.1:50051"));
     }

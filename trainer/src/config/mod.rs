@@ -127,14 +127,52 @@ impl schema::Setting for PriorKind {
 }
 
 section! {
-    /// Where the images come from.
+    /// Where the images come from and how the model sees them.
     pub struct DataConfig in "data" {
-        /// Data directory with the MNIST-format IDX files.
+        /// The data set: a directory holding MNIST-format IDX files by their standard names
+        /// (train-images-idx3-ubyte[.gz], train-labels-…, t10k-…), USPS (usps, usps.t, bz2 or
+        /// not) or the shipped mnist10k pair; or one IDX images file or LIBSVM file.
         pub dir: PathBuf, flag "data", check schema::Check::Free;
-        /// Training images (the first of the data set's images).
-        pub train_size: usize, flag "train-size", check at_least(1);
-        /// Test images (the ones after the training images).
-        pub test_size: usize, flag "test-size", check at_least(1);
+        /// Training examples: the first of the data set's training part (0 = all of it; a
+        /// single set: the rest before the test examples, or 80 % if both are 0).
+        pub train_size: usize, flag "train-size", check schema::Check::Free;
+        /// Test examples: the first of the data set's test part (0 = all of it; a single set:
+        /// its last examples, the rest after the training ones, or 20 % if both are 0).
+        pub test_size: usize, flag "test-size", check schema::Check::Free;
+        /// Side of the square images the model sees: every image is brought to it by exact
+        /// area averaging.
+        #[serde(default = "paper_side")]
+        pub side: usize, flag "image-side", check count(1, 128);
+        /// Class bits after the pixels: every label of the data must lie below it.
+        #[serde(default = "paper_classes")]
+        pub classes: usize, flag "classes", check count(1, crate::data::MAX_CLASSES as u64);
+    }
+}
+
+/// `data.side` of configs written before it existed: the paper's 16.
+fn paper_side() -> usize {
+    crate::data::PAPER_SIDE
+}
+
+/// `data.classes` of configs written before it existed: the 10 digits.
+fn paper_classes() -> usize {
+    crate::data::N_CLASSES
+}
+
+impl DataConfig {
+    /// The image side and class bits the model sees.
+    pub fn shape(&self) -> crate::data::Shape {
+        crate::data::Shape { side: self.side, classes: self.classes }
+    }
+
+    /// The sizes asked for (0: the data set's choice).
+    pub fn split(&self) -> crate::data::Split {
+        crate::data::Split { train: self.train_size, test: self.test_size }
+    }
+
+    /// Whether both sizes are known (no 0 left for the data set to settle).
+    pub fn sizes_known(&self) -> bool {
+        self.train_size > 0 && self.test_size > 0
     }
 }
 
@@ -270,8 +308,11 @@ impl RunConfig {
             preset: Preset::Default,
             data: DataConfig {
                 dir: PathBuf::from("data/mnist-10k"),
-                train_size: 8000,
-                test_size: 2000,
+                // The data set's own split: 8,000 and 2,000 of the shipped 10,000.
+                train_size: 0,
+                test_size: 0,
+                side: crate::data::PAPER_SIDE,
+                classes: crate::data::N_CLASSES,
             },
             model: ModelConfig { hidden1: 120, hidden2: 60, init_std: 0.01 },
             schedule: ScheduleConfig {
@@ -355,7 +396,9 @@ impl RunConfig {
         self.run.check()?;
         self.evaluation.check()?;
         let s = &self.schedule;
-        if s.batch_size > self.data.train_size {
+        // With data.train_size 0 the data set settles it, and the check waits until it has
+        // (`run::settle_data`).
+        if self.data.train_size > 0 && s.batch_size > self.data.train_size {
             return Err(ConfigError::field(
                 "schedule.batch_size",
                 format!(
@@ -453,7 +496,8 @@ impl RunConfig {
         }
     }
 
-    /// Updates per pass over the training set (a partial last batch is dropped).
+    /// Updates per pass over the training set (a partial last batch is dropped). Like
+    /// everything counted in epochs, it needs `data.train_size` settled (`run::settle_data`).
     pub fn batches_per_epoch(&self) -> u64 {
         (self.data.train_size / self.batch_size().max(1)).max(1) as u64
     }
@@ -497,12 +541,14 @@ impl RunConfig {
         if it < warmup { 0.0 } else { self.lr(it) * self.prior.lr_scale as f32 }
     }
 
-    /// The layer sizes of the networks (the visible layer is the data's).
+    /// The layer sizes of the networks: the visible layer is `data.side`² pixels and
+    /// `data.classes` class bits.
     pub fn sizes(&self) -> crate::model::LayerSizes {
         crate::model::LayerSizes {
+            pixels: self.data.side * self.data.side,
+            classes: self.data.classes,
             hidden1: self.model.hidden1,
             hidden2: self.model.hidden2,
-            ..crate::model::LayerSizes::default()
         }
     }
 

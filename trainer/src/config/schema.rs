@@ -228,13 +228,15 @@ pub trait Section {
 }
 
 /// Declares a section of the config: a serde struct whose every field carries its doc, its
-/// flag and its check, plus the [`Section`] impl that lists and checks them.
+/// flag and its check, plus the [`Section`] impl that lists and checks them. A field may carry
+/// `#[serde(...)]` after its doc, e.g. a default for files written before it existed.
 macro_rules! section {
     (
         $(#[doc = $sdoc:literal])*
         pub struct $name:ident in $key:literal {
             $(
                 $(#[doc = $doc:literal])*
+                $(#[serde($($serde:tt)*)])*
                 pub $field:ident: $ty:ty, flag $flag:literal, check $check:expr;
             )*
         }
@@ -245,6 +247,7 @@ macro_rules! section {
         pub struct $name {
             $(
                 $(#[doc = $doc])*
+                $(#[serde($($serde)*)])*
                 pub $field: $ty,
             )*
         }

@@ -31,7 +31,9 @@ fn preset_values_round_to_the_f32_values_the_first_runs_used() {
 
 #[test]
 fn paper_schedule_holds_then_decays_linearly() {
-    let c = RunConfig::preset(Preset::Paper);
+    let mut c = RunConfig::preset(Preset::Paper);
+    // As run::settle_data leaves it for the shipped data.
+    c.data.train_size = 8000;
     assert_eq!(c.iterations(), 1000);
     assert_eq!(c.lr(0), 0.005);
     assert_eq!(c.lr(499), 0.005);
@@ -109,7 +111,10 @@ fn json_layers_use_the_toml_names() {
 
 #[test]
 fn epochs_and_iterations_are_one_setting_in_two_units() {
-    let c = build(None, &[flags(&[("schedule.epochs", "3")])]).unwrap();
+    // Epochs count batches of the training set, whose size the data set settles
+    // (run::settle_data): 8000 for the shipped data.
+    let c =
+        build(None, &[flags(&[("schedule.epochs", "3"), ("data.train_size", "8000")])]).unwrap();
     assert_eq!((c.schedule.iterations, c.iterations()), (None, 240));
     let file = toml_layer("[schedule]\nepochs = 3\n");
     let c = build(None, &[file, flags(&[("schedule.iterations", "10")])]).unwrap();
@@ -185,14 +190,12 @@ macro_rules! refused {
 }
 
 refused! {
-    data_train_size_of_zero_is_refused: "data.train_size" = "0" => "0 is outside [1, ∞)";
-    data_test_size_of_zero_is_refused: "data.test_size" = "0" => "0 is outside [1, ∞)";
     data_dir_empty_is_refused: "data.dir" = "" => "must not be empty";
+    data_side_of_zero_is_refused: "data.side" = "0" => "0 is outside [1, 128]";
+    data_classes_beyond_a_byte_are_refused: "data.classes" = "257" => "257 is outside [1, 256]";
     model_hidden1_of_zero_is_refused: "model.hidden1" = "0" => "0 is outside [1, 100000]";
     model_hidden2_of_zero_is_refused: "model.hidden2" = "0" => "0 is outside [1, 10000]";
     model_init_std_negative_is_refused: "model.init_std" = "-0.1" => "-0.1 is outside [0, 10]";
-    schedule_batch_size_above_the_training_set_is_refused: "schedule.batch_size" = "9000"
-        => "9000 is outside [0, 8000] (0 = the whole training set; data.train_size is 8000)";
     schedule_iterations_of_zero_is_refused: "schedule.iterations" = "0" => "0 is outside [1, ∞)";
     schedule_epochs_of_zero_is_refused: "schedule.epochs" = "0" => "0 is outside [1, ∞)";
     schedule_lr_start_negative_is_refused: "schedule.lr_start" = "-1" => "-1 is outside (0, 10]";
@@ -210,6 +213,36 @@ refused! {
         => "18446744073709551615 is outside [0, 9223372036854775807]";
     run_checkpoint_every_of_zero_is_refused: "run.checkpoint_every" = "0" => "0 is outside [1, ∞)";
     evaluation_every_of_zero_is_refused: "evaluation.every" = "0" => "0 is outside [1, ∞)";
+}
+
+#[test]
+fn a_batch_larger_than_the_training_set_is_refused_once_its_size_is_known() {
+    let mut layer = Layer::new("command line");
+    layer.set_text(field("schedule.batch_size").unwrap(), "9000").unwrap();
+    // data.train_size 0: the data set settles it, and the check waits (run::settle_data).
+    let config = build(None, std::slice::from_ref(&layer)).unwrap();
+    assert_eq!(config.data.train_size, 0);
+    layer.set_text(field("data.train_size").unwrap(), "8000").unwrap();
+    let e = build(None, &[layer]).unwrap_err();
+    assert_eq!(e.field_name(), Some("schedule.batch_size"));
+    assert_eq!(
+        e.to_string(),
+        "schedule.batch_size: 9000 is outside [0, 8000] (0 = the whole training set; \
+         data.train_size is 8000)"
+    );
+}
+
+#[test]
+fn configs_written_before_the_image_side_and_class_bits_read_as_the_papers() {
+    let mut config = RunConfig::preset(Preset::Default);
+    config.data.train_size = 8000;
+    config.data.test_size = 2000;
+    let text = config.to_toml();
+    let old = text.replace("side = 16\n", "").replace("classes = 10\n", "");
+    assert!(!old.contains("side") && !old.contains("classes ="), "{old}");
+    let read: RunConfig = toml::from_str(&old).unwrap();
+    assert_eq!(read, config);
+    assert_eq!((read.sizes().pixels, read.sizes().classes), (256, 10));
 }
 
 fn dw_2000q() -> qahm_common::properties::SolverProperties {

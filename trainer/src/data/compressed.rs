@@ -10,7 +10,7 @@ use super::DataError;
 /// magic bytes; anything else is returned as stored.
 pub fn read_maybe_compressed(path: impl AsRef<Path>) -> Result<Vec<u8>, DataError> {
     let path = path.as_ref();
-    let io_err = |source| DataError::Io { path: path.to_path_buf(), source };
+    let io_err = |error| DataError::Io { path: path.to_path_buf(), error };
     let raw = fs::read(path).map_err(io_err)?;
     let mut out = Vec::new();
     if raw.starts_with(&[0x1f, 0x8b]) {

@@ -109,6 +109,63 @@ mod tests {
     }
 
     #[test]
+    fn an_integer_ratio_is_the_block_mean() {
+        // 4 → 2: each output pixel is the mean of its 2 × 2 block.
+        let img = Array3::from_shape_fn((1, 4, 4), |(_, i, j)| ((i * 5 + j * 3) % 7) as f32);
+        let out = downsample_area(img.view(), 2, 2);
+        for (o, p) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+            let block: f32 = (0..2)
+                .flat_map(|a| (0..2).map(move |b| (2 * o + a, 2 * p + b)))
+                .map(|(i, j)| img[[0, i, j]])
+                .sum();
+            assert_abs_diff_eq!(out[[0, o, p]], block / 4.0, epsilon = 1e-6);
+        }
+    }
+
+    #[test]
+    fn a_fractional_ratio_weighs_the_covered_areas() {
+        // 3 → 2: output 0 covers input [0, 1.5) (all of pixel 0, half of pixel 1), output 1
+        // covers [1.5, 3): weights 2/3, 1/3 per axis. By hand for 1..9 row-major:
+        // (0,0) = (4·1 + 2·2 + 2·4 + 5)/9 = 7/3, (0,1) = 11/3, (1,0) = 19/3, (1,1) = 23/3.
+        let w = area_weights(3, 2);
+        let by_hand = [[2.0 / 3.0, 1.0 / 3.0, 0.0], [0.0, 1.0 / 3.0, 2.0 / 3.0]];
+        for (o, row) in by_hand.iter().enumerate() {
+            for (i, &x) in row.iter().enumerate() {
+                assert_abs_diff_eq!(w[[o, i]], x, epsilon = 1e-7);
+            }
+        }
+        let img = Array3::from_shape_fn((1, 3, 3), |(_, i, j)| (3 * i + j + 1) as f32);
+        let out = downsample_area(img.view(), 2, 2);
+        let by_hand = [[7.0 / 3.0, 11.0 / 3.0], [19.0 / 3.0, 23.0 / 3.0]];
+        for (o, row) in by_hand.iter().enumerate() {
+            for (p, &x) in row.iter().enumerate() {
+                assert_abs_diff_eq!(out[[0, o, p]], x, epsilon = 1e-5);
+            }
+        }
+    }
+
+    #[test]
+    fn area_averaging_preserves_the_mass() {
+        // Sum of the output × the area of an output pixel (in input pixels) = sum of the input,
+        // for any ratio: 28 → 16 (MNIST), 16 → 7, 5 → 3.
+        for (n_in, n_out) in [(28, 16), (16, 7), (5, 3)] {
+            let img = Array3::from_shape_fn((2, n_in, n_in), |(n, i, j)| {
+                ((n * 101 + i * 37 + j * 59) % 256) as f32
+            });
+            let out = downsample_area(img.view(), n_out, n_out);
+            let area = (n_in * n_in) as f64 / (n_out * n_out) as f64;
+            for n in 0..2 {
+                let mass_in: f64 =
+                    img.index_axis(ndarray::Axis(0), n).iter().map(|&x| f64::from(x)).sum();
+                let mass_out: f64 =
+                    out.index_axis(ndarray::Axis(0), n).iter().map(|&x| f64::from(x)).sum();
+                // f32 sums of ≲ 800 values < 256: relative error ≲ 1e-6.
+                assert_abs_diff_eq!(mass_out * area, mass_in, epsilon = 1e-5 * mass_in);
+            }
+        }
+    }
+
+    #[test]
     fn constant_images_stay_constant_and_scale_to_pm1() {
         for g in [0.0f32, 255.0, 100.0] {
             let img = Array3::from_elem((1, 28, 28), g);

@@ -5,7 +5,7 @@ use std::path::Path;
 use ndarray::ArrayView3;
 
 use super::read_maybe_compressed;
-use super::{DataError, Dataset, N_CLASSES, PAPER_SIDE, downsample_area, grey_to_pm1};
+use super::{DataError, Dataset, Shape, downsample_area, grey_to_pm1};
 
 /// IDX magic of an unsigned-byte, 3-dimensional array (images N × H × W).
 pub const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
@@ -107,19 +107,20 @@ pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<u8>, DataError> {
     Ok(data.to_vec())
 }
 
-/// Loads IDX images and labels, downsamples the images to `height × width` by exact area
-/// averaging ([`downsample_area`]) and maps grey values from [0, 255] to [−1, +1].
+/// Loads IDX images and labels, brings the images to `shape.side × shape.side` by exact area
+/// averaging ([`downsample_area`]) and maps grey values from [0, 255] to [−1, +1]. Every label
+/// must be below `shape.classes`.
 ///
-/// With `height × width` equal to the stored size the images are only rescaled.
+/// With the stored size equal to the model's the images are only rescaled.
 pub fn load_idx(
     images: impl AsRef<Path>,
     labels: impl AsRef<Path>,
-    height: usize,
-    width: usize,
+    shape: Shape,
 ) -> Result<Dataset, DataError> {
     let (images_path, labels_path) = (images.as_ref(), labels.as_ref());
-    if height == 0 || width == 0 {
-        return Err(DataError::Invalid(format!("target size {height} x {width}")));
+    let side = shape.side;
+    if side == 0 {
+        return Err(DataError::Invalid(format!("target size {side} x {side}")));
     }
     let idx = read_idx_images(images_path)?;
     let labels = read_idx_labels(labels_path)?;
@@ -131,49 +132,31 @@ pub fn load_idx(
             n_labels: labels.len(),
         });
     }
-    if let Some((index, &label)) =
-        labels.iter().enumerate().find(|&(_, &l)| l as usize >= N_CLASSES)
-    {
-        return Err(DataError::BadLabel { path: labels_path.to_path_buf(), index, label });
-    }
     // Area averaging is affine-invariant (its weights sum to 1), so average raw grey values and
     // rescale afterwards.
     let grey = idx.view().mapv(f32::from);
-    let small = if (idx.rows, idx.cols) == (height, width) {
+    let small = if (idx.rows, idx.cols) == (side, side) {
         grey
     } else {
-        downsample_area(grey.view(), height, width)
+        downsample_area(grey.view(), side, side)
     };
     let pixels = small
-        .into_shape_with_order((idx.count, height * width))
+        .into_shape_with_order((idx.count, side * side))
         .expect("contiguous standard layout")
         .mapv_into(grey_to_pm1);
-    Ok(Dataset { pixels, labels, height, width })
-}
-
-/// Loads the shipped `data/mnist-10k/` directory at the paper's 16 × 16 resolution.
-pub fn load_mnist_10k(dir: impl AsRef<Path>) -> Result<Dataset, DataError> {
-    let dir = dir.as_ref();
-    load_idx(dir.join(MNIST_10K_IMAGES), dir.join(MNIST_10K_LABELS), PAPER_SIDE, PAPER_SIDE)
+    Dataset { pixels, labels, height: side, width: side, classes: shape.classes }
+        .with_classes(shape.classes, labels_path)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::Split;
-    use crate::data::test_util::{assert_error_naming, assert_names, bzip, gzip, scratch};
+    use crate::data::test_util::{
+        assert_error_naming, assert_names, bzip, gzip, idx_bytes, scratch,
+    };
     use approx::assert_abs_diff_eq;
     use std::fs;
     use std::path::PathBuf;
-
-    fn idx_bytes(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
-        let mut out = magic.to_be_bytes().to_vec();
-        for d in dims {
-            out.extend_from_slice(&d.to_be_bytes());
-        }
-        out.extend_from_slice(data);
-        out
-    }
 
     /// Writes `n` images of `rows × cols` (pixel value = (image + position) mod 256) and labels
     /// `i mod 10`; returns the two paths.
@@ -207,11 +190,12 @@ mod tests {
             assert_eq!(labels, (0..12).map(|i| (i % 10) as u8).collect::<Vec<_>>());
 
             // Same size: only rescaling.
-            let ds = load_idx(&pi, &pl, 5, 3).unwrap();
-            assert_eq!((ds.len(), ds.height(), ds.width(), ds.n_visible()), (12, 5, 3, 25));
-            assert_abs_diff_eq!(ds.pixels()[[1, 0]], grey_to_pm1(16.0));
+            let (pi3, pl3) = write_idx_pair(&dir, 12, 3, 3, compress);
+            let ds = load_idx(&pi3, &pl3, Shape { side: 3, classes: 10 }).unwrap();
+            assert_eq!((ds.len(), ds.height(), ds.width(), ds.n_visible()), (12, 3, 3, 19));
+            assert_abs_diff_eq!(ds.pixels()[[1, 0]], grey_to_pm1(10.0));
             // Downsampled to 2 × 2: pixel (0,0) of image 0 averages the 2.5 × 1.5 corner.
-            let small = load_idx(&pi, &pl, 2, 2).unwrap();
+            let small = load_idx(&pi, &pl, Shape { side: 2, classes: 10 }).unwrap();
             let grey = read_idx_images(&pi).unwrap().view().mapv(f32::from);
             let expect = downsample_area(grey.view(), 2, 2)[[0, 0, 0]];
             assert_abs_diff_eq!(small.pixels()[[0, 0]], grey_to_pm1(expect), epsilon = 1e-6);
@@ -279,7 +263,7 @@ mod tests {
         let pl = dir.join("labels3");
         fs::write(&pl, idx_bytes(IDX_LABELS_MAGIC, &[3], &[0, 1, 2])).unwrap();
         let err = assert_error_naming!(
-            load_idx(&pi, &pl, 2, 2),
+            load_idx(&pi, &pl, Shape { side: 2, classes: 10 }),
             &pi,
             DataError::CountMismatch { n_images: 4, n_labels: 3, .. }
         );
@@ -287,35 +271,12 @@ mod tests {
 
         fs::write(&pl, idx_bytes(IDX_LABELS_MAGIC, &[4], &[0, 1, 12, 2])).unwrap();
         assert_error_naming!(
-            load_idx(&pi, &pl, 2, 2),
+            load_idx(&pi, &pl, Shape { side: 2, classes: 10 }),
             &pl,
-            DataError::BadLabel { index: 2, label: 12, .. }
+            DataError::TooManyClasses { index: 2, label: 12, classes: 10, .. }
         );
-    }
-
-    #[test]
-    fn shipped_mnist_10k_loads_as_the_paper_preprocesses_it() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/mnist-10k");
-        let ds = load_mnist_10k(&dir).unwrap();
-        assert_eq!(ds.len(), 10_000);
-        assert_eq!((ds.height(), ds.width(), ds.n_visible()), (16, 16, 266));
-        // Counts from data/mnist-10k/README.md; first labels 9, 3, 6, 2, 3.
-        assert_eq!(ds.class_counts(), [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
-        assert_eq!(&ds.labels()[..5], &[9, 3, 6, 2, 3]);
-        let px = ds.pixels();
-        assert!(px.iter().all(|x| (-1.0..=1.0).contains(x)));
-        // MNIST has a blank border: the 16 × 16 corners are background (−1) in every image.
-        assert!(px.column(0).iter().all(|&x| x == -1.0));
-        // Mean ink: MNIST's mean grey is ≈ 0.13 of 255, i.e. ≈ −0.74 in [−1, 1]; area averaging
-        // preserves the mean exactly (weights sum to 1).
-        let mean = px.mean().unwrap();
-        assert!((-0.80..-0.68).contains(&mean), "mean pixel {mean}");
-
-        let (train, test) = ds.split(Split::default()).unwrap();
-        assert_eq!((train.len(), test.len()), (8000, 2000));
-        assert_eq!(test.labels()[0], ds.labels()[8000]);
-        // Both splits mix all classes.
-        assert!(train.class_counts().iter().all(|&c| c > 600));
-        assert!(test.class_counts().iter().all(|&c| c > 120));
+        // With enough class bits the same labels load.
+        let ds = load_idx(&pi, &pl, Shape { side: 2, classes: 13 }).unwrap();
+        assert_eq!((ds.classes(), ds.n_visible()), (13, 17));
     }
 }

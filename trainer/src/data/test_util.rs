@@ -14,6 +14,26 @@ pub(super) fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// An IDX file's bytes: magic, dimensions, data.
+pub(super) fn idx_bytes(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut out = magic.to_be_bytes().to_vec();
+    for d in dims {
+        out.extend_from_slice(&d.to_be_bytes());
+    }
+    out.extend_from_slice(data);
+    out
+}
+
+/// One USPS line in LIBSVM format: `label 1:v1 2:v2 ...`.
+pub(super) fn usps_line(label: u32, values: &[f32]) -> String {
+    let mut s = label.to_string();
+    for (i, v) in values.iter().enumerate() {
+        s.push_str(&format!(" {}:{}", i + 1, v));
+    }
+    s.push('\n');
+    s
+}
+
 pub(super) fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(bytes).unwrap();

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use ndarray::Array2;
 
-use super::{DataError, Dataset, PAPER_SIDE, read_maybe_compressed};
+use super::{DataError, Dataset, N_CLASSES, PAPER_SIDE, read_maybe_compressed};
 
 /// Number of pixels per USPS image (16 × 16).
 pub const USPS_PIXELS: usize = PAPER_SIDE * PAPER_SIDE;
@@ -38,7 +38,8 @@ impl fmt::Display for UspsLabels {
 /// Loads USPS from its LIBSVM-style text file (`usps` or `usps.t`, optionally bzip2- or
 /// gzip-compressed): one example per line, `label idx:value ...` with indices 1..=256 (row-major
 /// 16 × 16) and values in [−1, 1]. Missing indices are 0 (LIBSVM's sparse convention); blank lines
-/// are skipped. Labels per [`UspsLabels::Auto`].
+/// are skipped. Labels per [`UspsLabels::Auto`]; the dataset has 10 class bits and 16 × 16
+/// images ([`Dataset::with_classes`] and [`Dataset::resized`] change them).
 pub fn load_usps(path: impl AsRef<Path>) -> Result<Dataset, DataError> {
     load_usps_with(path, UspsLabels::Auto)
 }
@@ -116,24 +117,15 @@ pub fn load_usps_with(
         .collect::<Result<Vec<u8>, _>>()?;
     let n = labels.len();
     let pixels = Array2::from_shape_vec((n, USPS_PIXELS), pixels).expect("n rows of 256");
-    Ok(Dataset { pixels, labels, height: PAPER_SIDE, width: PAPER_SIDE })
+    Ok(Dataset { pixels, labels, height: PAPER_SIDE, width: PAPER_SIDE, classes: N_CLASSES })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::test_util::{assert_error_naming, assert_names, bzip, scratch};
+    use crate::data::test_util::{assert_error_naming, assert_names, bzip, scratch, usps_line};
     use approx::assert_abs_diff_eq;
     use std::fs;
-
-    fn usps_line(label: u32, values: &[f32]) -> String {
-        let mut s = label.to_string();
-        for (i, v) in values.iter().enumerate() {
-            s.push_str(&format!(" {}:{}", i + 1, v));
-        }
-        s.push('\n');
-        s
-    }
 
     #[test]
     fn usps_libsvm_files_load_plain_and_bz2() {

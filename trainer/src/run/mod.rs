@@ -28,7 +28,7 @@ use crate::annealer::{
     Annealer, AnnealerError, InProcessAnnealer, RemoteAnnealer, RetryPolicy, SharedConnections,
 };
 use crate::config::{ConfigError, DataConfig, PriorKind, RunConfig};
-use crate::data::{DataError, Dataset, Split};
+use crate::data::{DataError, Dataset};
 use crate::model::ModelError;
 use crate::prior::{self, Prior, PriorError};
 use metrics::MetricsLog;
@@ -147,8 +147,19 @@ impl Connection {
 
 /// The training and test sets of a config.
 pub fn load_data(config: &DataConfig) -> Result<(Dataset, Dataset), DataError> {
-    let all = crate::data::load_mnist_10k(&config.dir)?;
-    all.split(Split { train: config.train_size, test: config.test_size })
+    crate::data::load(&config.dir, config.shape(), config.split())
+}
+
+/// The config with `data.train_size` and `data.test_size` as the data set settles them where
+/// they are 0 (it loads the data then), checked again; so a run's `config.toml` states what it
+/// trains and tests on, and everything counted in epochs is known before the run starts.
+pub fn settle_data(mut config: RunConfig) -> Result<RunConfig, RunError> {
+    if !config.data.sizes_known() {
+        let (train, test) = load_data(&config.data)?;
+        (config.data.train_size, config.data.test_size) = (train.len(), test.len());
+        config.validate()?;
+    }
+    Ok(config)
 }
 
 /// The prior of a config, fresh or from a checkpoint's state, sampling through `connection`
@@ -211,18 +222,21 @@ impl Run {
         connection: &Connection,
         log: &mut dyn FnMut(String),
     ) -> Result<Run, RunError> {
-        Self::prepare(dir, &config)?;
+        let config = Self::prepare(dir, config)?;
         Self::start(dir, config, None, connection, log)
     }
 
     /// Makes `dir` a run directory of `config` that has not started: [`Run::resume`] starts
-    /// it. Refuses a directory that already holds a run.
-    pub fn prepare(dir: &Path, config: &RunConfig) -> Result<(), RunError> {
+    /// it. Refuses a directory that already holds a run. Returns the config as written, its
+    /// data sizes settled ([`settle_data`]).
+    pub fn prepare(dir: &Path, config: RunConfig) -> Result<RunConfig, RunError> {
         config.validate()?;
         if [CONFIG_FILE, CHECKPOINT_FILE, METRICS_FILE].iter().any(|f| dir.join(f).exists()) {
             return Err(RunError::Exists(dir.to_path_buf()));
         }
-        Ok(files::write_atomic(&dir.join(CONFIG_FILE), config.to_toml().as_bytes())?)
+        let config = settle_data(config)?;
+        files::write_atomic(&dir.join(CONFIG_FILE), config.to_toml().as_bytes())?;
+        Ok(config)
     }
 
     /// Continues the run in `dir` from its checkpoint (or from its start, if it stopped
@@ -257,10 +271,12 @@ impl Run {
     ) -> Result<Run, RunError> {
         let (train, test) = load_data(&config.data)?;
         log(format!(
-            "data: {} training and {} test images from {}",
+            "data: {} training and {} test images ({}×{}) from {}",
             train.len(),
             test.len(),
-            config.data.dir.display()
+            config.data.side,
+            config.data.side,
+            crate::data::locate(&config.data.dir)?
         ));
         let prior = open_prior(&config, state.as_ref().map(|s| s.prior.clone()), connection, log)?;
         let trainer = Trainer::start(config, state, train, test, prior)?;

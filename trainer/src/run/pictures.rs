@@ -43,7 +43,8 @@ pub fn write_pictures(
     let samples = prior.view(100, READS_PER_CALL, seed::PICTURES_GENERATED)?;
     let generated = machine.generator.generate_mean_field(samples.view());
     let pixels = machine.sizes.pixels;
-    let layout = GridLayout::default();
+    // Square images of the model's side (`data.side`).
+    let layout = GridLayout { side: pixels.isqrt(), ..GridLayout::default() };
     write_grid(&dir.join("generated.png"), generated.view(), layout)?;
     let nearest = nearest_neighbours(generated.view(), train.pixels(), pixels);
     let neighbours = train.pixels().select(Axis(0), &nearest);

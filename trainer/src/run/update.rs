@@ -103,6 +103,14 @@ impl Trainer {
         prior: Box<dyn Prior + Send>,
     ) -> Result<Self, RunError> {
         config.validate()?;
+        if !config.data.sizes_known() {
+            // Everything counted in epochs would be wrong.
+            return Err(crate::config::ConfigError::field(
+                "data.train_size",
+                "0 is not settled: the data set settles it before a run starts (run::settle_data)",
+            )
+            .into());
+        }
         let train_visible = train.visible();
         let state = match state {
             Some(state) => {

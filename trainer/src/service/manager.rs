@@ -18,7 +18,8 @@ use super::record::{
 };
 use crate::config::layers::{Layer, build, read_run_config};
 use crate::config::{ConfigError, Preset, PriorKind, RunConfig};
-use crate::run::{CONFIG_FILE, Connection, Event, Run, RunError, Stop};
+use crate::data::DataError;
+use crate::run::{CONFIG_FILE, Connection, Event, Run, RunError, Stop, settle_data};
 
 /// How the service runs its runs.
 #[derive(Clone, Debug)]
@@ -141,6 +142,24 @@ pub fn check_run_id(id: &str) -> Result<(), ServiceError> {
     }
 }
 
+/// A request's data set that cannot be read or does not fit its settings: INVALID_ARGUMENT
+/// naming the setting at fault.
+fn data_refusal(e: RunError) -> ServiceError {
+    match e {
+        RunError::Config(e) => request_config_error(e),
+        RunError::Data(e) => {
+            let field = match &e {
+                DataError::TooManyClasses { .. } => "config.data.classes".to_string(),
+                DataError::TooFew { setting, .. } => format!("config.{setting}"),
+                DataError::BadSplit { .. } => "config.data.train_size".to_string(),
+                _ => "config.data.dir".to_string(),
+            };
+            ServiceError::invalid(field, e.to_string())
+        }
+        other => ServiceError::Internal(other.to_string()),
+    }
+}
+
 /// A config error of a request, its field named from the request (`config.schedule.lr_start`).
 fn request_config_error(e: ConfigError) -> ServiceError {
     match e {
@@ -247,19 +266,27 @@ impl Manager {
         let layer = Layer::from_json("request", request.config).map_err(request_config_error)?;
         let config = build(request.preset, &[layer]).map_err(request_config_error)?;
         self.check_queue()?;
-        let connection = self.inner.config.connection.clone();
-        let checked = config.clone();
-        let annealer =
-            tokio::task::spawn_blocking(move || describe_and_check(&checked, &connection))
-                .await
-                .map_err(|e| ServiceError::Internal(e.to_string()))??;
         let dir = self.dir_of(&id);
+        // The cheap refusal first: settling the data below may read a whole data set. (Checked
+        // again under the lock below, where it counts.)
+        if self.inner.runs.lock().expect("runs lock").contains_key(&id) || dir.exists() {
+            return Err(ServiceError::AlreadyExists(id));
+        }
+        let connection = self.inner.config.connection.clone();
+        // Settling the data sizes reads the data set: on a blocking thread, like the annealer.
+        let (config, annealer) = tokio::task::spawn_blocking(move || {
+            let config = settle_data(config).map_err(data_refusal)?;
+            let annealer = describe_and_check(&config, &connection)?;
+            Ok::<_, ServiceError>((config, annealer))
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))??;
         let entry = {
             let mut runs = self.inner.runs.lock().expect("runs lock");
             if runs.contains_key(&id) || dir.exists() {
                 return Err(ServiceError::AlreadyExists(id));
             }
-            Run::prepare(&dir, &config).map_err(|e| match e {
+            let config = Run::prepare(&dir, config).map_err(|e| match e {
                 RunError::Exists(_) => ServiceError::AlreadyExists(id.clone()),
                 other => ServiceError::Internal(other.to_string()),
             })?;
