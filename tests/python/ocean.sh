@@ -13,11 +13,9 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import dwave.cloud, d
         exit 0
     fi
 fi
-# The binaries exactly as `cargo test --workspace` (run before this in `make test`) builds
-# them, so nothing is built twice: `cargo build -p` of one package would unify the
-# dependencies' features differently (no dev-dependencies, one package) and rebuild half the
-# tree.
-cargo test -q --workspace --locked --no-run --manifest-path "$ROOT/Cargo.toml"
+# annealer-svc has no integration tests of its own, so `cargo test --workspace` does not build
+# its binary: build it here.
+cargo build -q -p annealer-svc --bin annealer-svc --locked --manifest-path "$ROOT/Cargo.toml"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/annealer-svc"
 PORT="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 TOKEN="ocean-test-token"
