@@ -1,12 +1,13 @@
 # qahm: common tasks. `make test` is the test command CI runs.
 CARGO ?= cargo
 
-.PHONY: test test-docker lint fmt bench bench-sampler bench-service bench-embedding bench-load bench-proxy calibrate run-annealer build release clean
+.PHONY: test test-docker test-k8s lint fmt bench bench-sampler bench-service bench-embedding bench-load bench-proxy calibrate run-annealer build release clean
 
 test:
 	$(CARGO) test --workspace --locked
 	bash tests/python/run.sh
 	bash tests/python/ocean.sh
+	bash tests/k8s/validate.sh
 	bash tests/docker/faults.sh
 
 # The compose stack under faults (annealer and trainer killed, the annealer cut off the
@@ -14,6 +15,11 @@ test:
 # SKIPPED without a Docker engine.
 test-docker:
 	bash tests/docker/faults.sh
+
+# deploy/k8s offline: both overlays built by kustomize, validated against the Kubernetes API
+# schemas (kubernetes-validate from PyPI) and checked for their wiring.
+test-k8s:
+	bash tests/k8s/validate.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
