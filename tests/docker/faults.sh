@@ -9,12 +9,15 @@
 #               the service resumes the interrupted run from its last checkpoint
 #   network     the annealer is disconnected from the project's network for 10 s, then
 #               reconnected; the trainer waits within its deadlines and recovers
+#   scale       `up --scale annealer=3`: the trainer resolves the three replicas by name and
+#               spreads its calls over them; one replica is stopped mid-run and training
+#               goes on with the other two (per-replica counts of answered requests printed)
 #
 # and every faulted run must end with a checkpoint bit-identical to the reference's (the
 # file byte for byte, without its wall-clock field). Images come from the no-pull path
 # (deploy/build-local.sh --profile dev: host binaries on the debootstrapped base image).
 #
-#   tests/docker/faults.sh                 # all scenarios
+#   tests/docker/faults.sh                 # all scenarios (annealer trainer network scale)
 #   tests/docker/faults.sh annealer        # the reference and the named ones
 #
 # Without a Docker engine it prints "SKIPPED: ..." and exits 0 (nothing was tested, and it does
@@ -48,7 +51,7 @@ BUDGET=${QAHM_FAULTS_BUDGET:-480}
 SEED=${QAHM_FAULTS_SEED:-31337}
 RANDOM=$SEED
 SCENARIOS=("$@")
-[[ ${#SCENARIOS[@]} -gt 0 ]] || SCENARIOS=(annealer trainer network)
+[[ ${#SCENARIOS[@]} -gt 0 ]] || SCENARIOS=(annealer trainer network scale)
 
 # The run: short, every stream seeded, the device's hidden physics pinned.
 UPDATES=200
@@ -110,17 +113,27 @@ wait_for() {
     done
 }
 restarts() { docker inspect -f '{{.RestartCount}}' "$(cid "$1")"; }
+# Requests each given annealer container answered: its "sampled" log lines (one per answer).
+served() {
+    local c counts=()
+    for c in "$@"; do counts+=("$(docker logs "$c" 2>&1 | grep -c ': sampled' || true)"); done
+    echo "${counts[*]}"
+}
 
 run_scenario() {
     scenario=$1
     project="qahmfaults${scenario}$$"
     PROJECTS+=("$project")
-    export QAHM_ANNEALER_PORT QAHM_TRAINER_PORT
-    QAHM_ANNEALER_PORT=$(free_port)
+    export QAHM_ANNEALER_PORTS QAHM_TRAINER_PORT
+    local annealer_port scale=()
+    annealer_port=$(free_port)
+    # Room for three replicas; Docker gives each the next free port of the range.
+    QAHM_ANNEALER_PORTS="$annealer_port-$(( annealer_port + 5 ))"
     QAHM_TRAINER_PORT=$(free_port)
+    [[ $scenario != scale ]] || scale=(--scale annealer=3)
     local t_up=$SECONDS up_ms
     up_ms=$(date +%s%3N)
-    compose up -d --no-build >"$WORK/$scenario.up.log" 2>&1 || { cat "$WORK/$scenario.up.log" >&2; fail "compose up failed"; return 0; }
+    compose up -d --no-build "${scale[@]}" >"$WORK/$scenario.up.log" 2>&1 || { cat "$WORK/$scenario.up.log" >&2; fail "compose up failed"; return 0; }
     wait_for "the first update" '[[ $(updates) -ge 1 ]]' || return 0
     local first_ms=$(( $(date +%s%3N) - up_ms ))
     say "[$scenario] up -> first update: $(( first_ms / 1000 )).$(( first_ms % 1000 / 100 )) s"
@@ -160,12 +173,33 @@ run_scenario() {
             say "[$scenario] training again $(( SECONDS - t_on )) s after the reconnect"
             [[ $(( n_on - n_off )) -le 1 ]] || fail "the trainer kept training without its annealer"
             ;;
+        scale)
+            local replicas stopped before_stop stopped_at
+            mapfile -t replicas < <(compose ps -q annealer)
+            [[ ${#replicas[@]} -eq 3 ]] || { fail "${#replicas[@]} annealer replicas, not 3"; return 0; }
+            wait_for "update $at" "[[ \$(updates) -ge $at ]]" || return 0
+            before_stop=$(served "${replicas[@]}")
+            stopped=${replicas[1]}
+            stopped_at=$(updates)
+            docker stop -t 5 "$stopped" >/dev/null
+            say "[$scenario] requests answered per replica at update $stopped_at: $before_stop; replica 2 stopped"
+            for n in $before_stop; do [[ $n -gt 0 ]] || fail "a replica served no request before the stop: $before_stop"; done
+            ;;
     esac
 
     wait_for "the run to succeed" '[[ $(state) == succeeded || $(state) == failed ]]' || return 0
     local took=$(( SECONDS - t_up ))
     compose logs --no-color trainer >"$WORK/$scenario.trainer.log" 2>&1 || true
     compose logs --no-color annealer >"$WORK/$scenario.annealer.log" 2>&1 || true
+    if [[ $scenario == scale ]]; then
+        local at_end
+        at_end=$(served "${replicas[@]}")
+        say "[$scenario] requests answered per replica at the end: $at_end (replica 2 stopped at update $stopped_at)"
+        read -r -a end_counts <<<"$at_end"
+        read -r -a stop_counts <<<"$before_stop"
+        [[ ${end_counts[0]} -gt ${stop_counts[0]} && ${end_counts[2]} -gt ${stop_counts[2]} ]] \
+            || fail "the two replicas left did not take over: $before_stop -> $at_end"
+    fi
     if [[ $(state) != succeeded ]]; then
         fail "the run ended $(state)"
         grep -i 'error\|fail' "$WORK/$scenario.trainer.log" | tail -n 5 >&2 || true
@@ -207,7 +241,7 @@ if [[ ! -s $WORK/reference.state ]]; then
 fi
 for s in "${SCENARIOS[@]}"; do
     case "$s" in
-        annealer|trainer|network) run_scenario "$s" ;;
+        annealer|trainer|network|scale) run_scenario "$s" ;;
         *) say "unknown scenario $s"; exit 64 ;;
     esac
 done

@@ -14,8 +14,9 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import dwave.cloud, d
     fi
 fi
 # annealer-svc has no integration tests of its own, so `cargo test --workspace` does not build
-# its binary: build it here.
-cargo build -q -p annealer-svc --bin annealer-svc --locked --manifest-path "$ROOT/Cargo.toml"
+# its binary: build it here, with exactly the command tests/docker/faults.sh's image build uses
+# (deploy/build-local.sh --profile dev), so that the second finds everything built.
+cargo build -q --locked -p annealer-svc -p trainer --bins --manifest-path "$ROOT/Cargo.toml"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/annealer-svc"
 PORT="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 TOKEN="ocean-test-token"
