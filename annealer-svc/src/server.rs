@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::sapi_front::{self, Front, SapiOptions};
-use crate::service::{AnnealerService, ServiceLimits};
+use crate::service::{AnnealerService, Capacity, ServiceLimits};
 
 /// Everything the server needs, validated in `main` before it starts.
 #[derive(Clone, Debug, Default)]
@@ -79,12 +79,15 @@ pub async fn serve_all(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let draining = CancellationToken::new();
+    // One queue for the machine: problems through gRPC and through SAPI wait in the same line.
+    let capacity = Capacity::new(&config.limits);
     let mut front_to_stop = None;
     let sapi_task = match sapi {
         Some(sapi_listener) => {
             let front = Front::new(
                 device.clone(),
                 config.limits.clone(),
+                capacity.clone(),
                 config.sapi.clone(),
                 draining.clone(),
             )
@@ -96,7 +99,8 @@ pub async fn serve_all(
         }
         None => None,
     };
-    let service = AnnealerService::new(device.clone(), config.limits.clone(), draining.clone());
+    let service =
+        AnnealerService::new(device.clone(), config.limits.clone(), capacity, draining.clone());
     tracing::info!(
         addr = ?listener.local_addr().ok(),
         solver = %device.properties().name,

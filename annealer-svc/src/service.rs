@@ -50,30 +50,46 @@ impl Default for ServiceLimits {
     }
 }
 
+/// The machine's one queue and its sampling slots, shared by every front of a server (gRPC
+/// and SAPI), as a QPU has one queue whoever submits: `max_queued` problems accepted and
+/// unanswered in all, `max_concurrent` of them sampling. Clones share them.
+#[derive(Clone, Debug)]
+pub struct Capacity {
+    pub queue: RequestQueue,
+    pub running: Arc<Semaphore>,
+}
+
+impl Capacity {
+    pub fn new(limits: &ServiceLimits) -> Self {
+        Capacity {
+            queue: RequestQueue::new(limits.max_queued),
+            running: Arc::new(Semaphore::new(limits.max_concurrent.max(1))),
+        }
+    }
+}
+
 /// The Annealer service over one device.
 #[derive(Clone)]
 pub struct AnnealerService {
     device: Arc<Device>,
     properties: Arc<pb::SolverProperties>,
     limits: ServiceLimits,
-    queue: RequestQueue,
-    running: Arc<Semaphore>,
+    capacity: Capacity,
     draining: CancellationToken,
 }
 
 impl AnnealerService {
     /// `draining` is cancelled when the server starts its graceful shutdown: from then on new
     /// requests are refused with UNAVAILABLE and streams close once their jobs are answered.
-    pub fn new(device: Arc<Device>, limits: ServiceLimits, draining: CancellationToken) -> Self {
+    /// `capacity` is the server's, shared with its SAPI front.
+    pub fn new(
+        device: Arc<Device>,
+        limits: ServiceLimits,
+        capacity: Capacity,
+        draining: CancellationToken,
+    ) -> Self {
         let properties = Arc::new(device.properties().to_proto());
-        AnnealerService {
-            queue: RequestQueue::new(limits.max_queued),
-            running: Arc::new(Semaphore::new(limits.max_concurrent.max(1))),
-            device,
-            properties,
-            limits,
-            draining,
-        }
+        AnnealerService { capacity, device, properties, limits, draining }
     }
 }
 
@@ -99,7 +115,7 @@ impl pb::annealer_server::Annealer for AnnealerService {
         }
         let inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(64);
-        let (queue, draining) = (self.queue.clone(), self.draining.clone());
+        let (queue, draining) = (self.capacity.queue.clone(), self.draining.clone());
         tokio::spawn(serve_sample_stream(self.clone(), inbound, tx, queue, draining));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
@@ -119,7 +135,7 @@ impl SampleHandler for AnnealerService {
 
 impl AnnealerService {
     async fn run_job(&self, job: SampleJob, received: Instant, tx: &Outbound) {
-        let Ok(_running) = self.running.acquire().await else { return };
+        let Ok(_running) = self.capacity.running.acquire().await else { return };
         let cancel = Arc::new(AtomicBool::new(false));
         let device = self.device.clone();
         let (job_for_device, cancel_for_device) = (job.clone(), cancel.clone());

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use annealer_svc::service::{AnnealerService, ServiceLimits};
+use annealer_svc::service::{AnnealerService, Capacity, ServiceLimits};
 use annealer_svc::{Device, DeviceConfig};
 use qahm_proto::pb;
 use tokio::net::TcpListener;
@@ -63,7 +63,12 @@ fn start_replica(runtime: &tokio::runtime::Runtime) -> Replica {
     let draining = CancellationToken::new();
     let streams = Arc::new(AtomicUsize::new(0));
     let service = Counting {
-        inner: AnnealerService::new(device, ServiceLimits::default(), draining.clone()),
+        inner: AnnealerService::new(
+            device,
+            ServiceLimits::default(),
+            Capacity::new(&ServiceLimits::default()),
+            draining.clone(),
+        ),
         streams: streams.clone(),
     };
     let (stop, stopped) = oneshot::channel::<()>();

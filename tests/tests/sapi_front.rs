@@ -80,6 +80,8 @@ impl Call<'_> {
 
 struct Front {
     base: String,
+    /// The same server's gRPC address.
+    grpc: String,
     http: Client<HttpConnector, Full<Bytes>>,
     stop: Option<oneshot::Sender<()>>,
     done: tokio::task::JoinHandle<()>,
@@ -90,6 +92,7 @@ impl Front {
         let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sapi = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}/sapi/v2/", sapi.local_addr().unwrap());
+        let grpc_url = format!("http://{}", grpc.local_addr().unwrap());
         let config = ServerConfig {
             device: DeviceConfig { device_seed: Some(7), ..DeviceConfig::default() },
             limits,
@@ -107,7 +110,7 @@ impl Front {
             .unwrap();
         });
         let http = Client::builder(TokioExecutor::new()).build_http();
-        Front { base, http, stop: Some(stop), done }
+        Front { base, grpc: grpc_url, http, stop: Some(stop), done }
     }
 
     /// A request without credentials.
@@ -459,50 +462,114 @@ async fn bad_problems_are_refused_naming_the_field() {
     front.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_queue_is_429_and_problems_are_cancelled() {
-    let front = Front::start(ServiceLimits {
-        max_queued: 2,
-        max_concurrent: 1,
-        ..ServiceLimits::default()
-    })
-    .await;
-    let graphs = graphs(&front).await;
+/// Every coupler of the 2000Q at a long anneal: far longer than the requests of a test take.
+async fn heavy_job(front: &Front) -> ProblemJob {
+    let graphs = graphs(front).await;
     let graph = graph_of(&graphs, "DW_2000Q_5");
-    // Every coupler of the chip at a long anneal: far longer than the requests below take.
     let j: Vec<(u32, u32, f64)> = graph
         .couplers()
         .iter()
         .enumerate()
         .map(|(k, &(u, v))| (u, v, if k % 2 == 0 { 1.0 } else { -1.0 }))
         .collect();
-    let heavy = job(
+    job(
         identity("DW_2000Q_5", graph),
         graph,
         ProblemType::Ising,
         &[],
         &j,
         json!({"num_reads": 400, "annealing_time": 2000}),
-    );
+    )
+}
+
+/// Submits `heavy` `n` times, one problem per POST; their ids.
+async fn fill_queue(front: &Front, heavy: &ProblemJob, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..n {
         let items: Vec<BatchItem> =
-            front.submit(std::slice::from_ref(&heavy)).await.json().await.unwrap();
+            front.submit(std::slice::from_ref(heavy)).await.json().await.unwrap();
         let [BatchItem::Status(s)] = &items[..] else { panic!("{items:?}") };
         ids.push(s.id.clone());
     }
+    ids
+}
+
+/// `DELETE problems/` for `ids`, which SAPI answers 200 with one item per id.
+async fn cancel_batch(front: &Front, ids: &Vec<String>) -> Reply {
+    let response = front
+        .request(Method::DELETE, "problems/", Resource::Problems)
+        .json(ids)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response
+}
+
+/// A front whose queue holds 2 problems and runs 1 at a time, filled with two slow problems.
+async fn full_front() -> (Front, ProblemJob, Vec<String>) {
+    let front = Front::start(ServiceLimits {
+        max_queued: 2,
+        max_concurrent: 1,
+        ..ServiceLimits::default()
+    })
+    .await;
+    let heavy = heavy_job(&front).await;
+    let ids = fill_queue(&front, &heavy, 2).await;
+    (front, heavy, ids)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_and_sapi_problems_wait_in_one_queue() {
+    use qahm_proto::pb;
+    use qahm_proto::pb::annealer_client::AnnealerClient;
+    use tokio_stream::StreamExt;
+
+    let (front, _heavy, ids) = full_front().await;
+    // The machine's queue is full of SAPI problems: a gRPC request is refused, in band.
+    let mut client = AnnealerClient::connect(front.grpc.clone()).await.unwrap();
+    let request = pb::SampleRequest {
+        request_id: "grpc".into(),
+        h: vec![pb::LinearBias { qubit: 0, value: 0.5 }],
+        num_reads: 10,
+        ..Default::default()
+    };
+    let mut answers = client.sample(tokio_stream::iter([request])).await.unwrap().into_inner();
+    let reply = answers.next().await.expect("an answer").expect("in band");
+    let status = qahm_wire::rpc_to_status(reply.error.as_ref().expect("an error"));
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    // And SAPI's load figure counts the whole queue.
+    let records = front
+        .get_json(
+            "solvers/remote/?filter=none%2C%2Bidentity%2C%2Bavg_load",
+            Resource::SolverDefinitionList,
+        )
+        .await;
+    let load = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["identity"]["name"] == "DW_2000Q_5")
+        .map(|r| r["avg_load"].as_f64().unwrap())
+        .unwrap();
+    assert_eq!(load, 1.0, "2 of 2 slots taken");
+
+    cancel_batch(&front, &ids).await;
+    for id in &ids {
+        assert_eq!(front.wait(id).await.status, ProblemStatus::Cancelled);
+    }
+    front.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_is_429_and_problems_are_cancelled() {
+    let (front, heavy, ids) = full_front().await;
     let (code, body) = error_of(front.submit(std::slice::from_ref(&heavy)).await).await;
     assert_eq!(code, StatusCode::TOO_MANY_REQUESTS);
     assert!(body.error_msg.contains("queue full"), "{body:?}");
 
     // One is sampling (202: attempting), the other waits (cancelled at once), or both wait.
-    let response = front
-        .request(Method::DELETE, "problems/", Resource::Problems)
-        .json(&ids)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let response = cancel_batch(&front, &ids).await;
     let items: Vec<BatchItem> = response.json().await.unwrap();
     assert_eq!(items.len(), 2);
     for item in &items {

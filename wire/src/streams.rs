@@ -50,7 +50,7 @@ pub trait SampleHandler: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = ()> + Send;
 }
 
-/// The server-wide queue of accepted, unanswered requests.
+/// The server-wide queue of accepted, unanswered requests (clones share it).
 #[derive(Clone, Debug)]
 pub struct RequestQueue {
     slots: Arc<Semaphore>,
@@ -62,7 +62,18 @@ impl RequestQueue {
         RequestQueue { slots: Arc::new(Semaphore::new(max_queued.max(1))), max_queued }
     }
 
-    fn take(&self) -> Result<OwnedSemaphorePermit, ServiceError> {
+    /// The most requests it holds.
+    pub fn capacity(&self) -> usize {
+        self.max_queued.max(1)
+    }
+
+    /// Requests it holds now.
+    pub fn in_use(&self) -> usize {
+        self.capacity() - self.slots.available_permits().min(self.capacity())
+    }
+
+    /// A slot, held until the permit is dropped; QueueFull when none is left.
+    pub fn take(&self) -> Result<OwnedSemaphorePermit, ServiceError> {
         self.slots
             .clone()
             .try_acquire_owned()

@@ -29,10 +29,10 @@ use qahm_sapi::{
 };
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
-use crate::service::ServiceLimits;
+use crate::service::{Capacity, ServiceLimits};
 use jobs::{JobError, Prepared};
 use store::{Outcome, Problem, Store};
 
@@ -101,17 +101,19 @@ pub struct Front {
     pub store: Store,
     pub options: SapiOptions,
     limits: ServiceLimits,
-    queue: Arc<Semaphore>,
-    running: Arc<Semaphore>,
+    /// The server's queue and sampling slots, shared with its gRPC service.
+    capacity: Capacity,
     pub draining: CancellationToken,
 }
 
 impl Front {
     /// `grpc_device` serves its own profile; every other profile gets a device built from
-    /// the same config.
+    /// the same config. `capacity` is the server's, shared with the gRPC service: one queue
+    /// for the machine, whichever API a problem came through.
     pub fn new(
         grpc_device: Arc<Device>,
         limits: ServiceLimits,
+        capacity: Capacity,
         options: SapiOptions,
         draining: CancellationToken,
     ) -> Result<Self, ConfigError> {
@@ -129,8 +131,7 @@ impl Front {
             solvers,
             store: Store::new(options.max_history),
             options,
-            queue: Arc::new(Semaphore::new(limits.max_queued.max(1))),
-            running: Arc::new(Semaphore::new(limits.max_concurrent.max(1))),
+            capacity,
             limits,
             draining,
         })
@@ -140,10 +141,10 @@ impl Front {
         self.solvers.iter().find(|s| s.identity.name == name)
     }
 
-    /// Share of the queue in use: what `avg_load` reports.
+    /// Share of the queue in use, by either API: what `avg_load` reports.
     fn load(&self) -> f64 {
-        let max = self.limits.max_queued.max(1);
-        (max - self.queue.available_permits().min(max)) as f64 / max as f64
+        let queue = &self.capacity.queue;
+        queue.in_use() as f64 / queue.capacity() as f64
     }
 }
 
@@ -220,12 +221,12 @@ impl Front {
         let solver = &self.solvers[index];
         let id = new_id();
         let prepared = jobs::prepare(&id, &job, solver.device.properties())?;
-        let Ok(queue_permit) = self.queue.clone().try_acquire_owned() else {
+        let Ok(queue_permit) = self.capacity.queue.take() else {
             return Err(Refusal {
                 status: 429,
                 message: format!(
                     "queue full: {} problems are waiting; retry later",
-                    self.limits.max_queued
+                    self.capacity.queue.capacity()
                 ),
             });
         };
@@ -260,7 +261,7 @@ impl Front {
         let this = [id.clone()];
         let forever = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
         let _running = tokio::select! {
-            permit = self.running.acquire() => match permit {
+            permit = self.capacity.running.acquire() => match permit {
                 Ok(permit) => permit,
                 Err(_closed) => {
                     let message = "server is shutting down".to_string();
