@@ -20,6 +20,7 @@ mod boltzmann;
 mod build;
 mod factorized;
 mod quantum;
+pub mod temperature;
 
 pub use boltzmann::{BoltzmannParams, BoltzmannPrior};
 pub use build::build;
@@ -68,12 +69,23 @@ pub struct Draw {
     /// Fraction of (read, chain) pairs whose qubits disagree, before the majority vote (0 for
     /// classical priors).
     pub chain_breaks: f64,
+    /// The device's inverse temperature estimated from this draw's physical reads on the
+    /// Hamiltonian the trainer programmed ([`temperature`]); `None` for classical priors, or
+    /// when the reads admit no finite estimate.
+    pub beta_hat: Option<f64>,
 }
 
 impl Draw {
     /// A draw of a classical prior: no annealer, no chains.
     pub fn classical(units: Array2<f32>, moments: Moments) -> Self {
-        Draw { units, moments, annealer_wall_us: 0.0, qpu_access_us: 0.0, chain_breaks: 0.0 }
+        Draw {
+            units,
+            moments,
+            annealer_wall_us: 0.0,
+            qpu_access_us: 0.0,
+            chain_breaks: 0.0,
+            beta_hat: None,
+        }
     }
 }
 

@@ -11,7 +11,9 @@ use qahm_common::validation::max_num_reads_with;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{Draw, MomentGap, Moments, Prior, PriorError, PriorState, mean_abs_diff, moments};
+use super::{
+    Draw, MomentGap, Moments, Prior, PriorError, PriorState, mean_abs_diff, moments, temperature,
+};
 use crate::annealer::Annealer;
 use crate::embedding::Embedding;
 use crate::seed;
@@ -348,6 +350,12 @@ impl Prior for QuantumPrior {
                 physical.spins.view(),
                 &self.params.unit_of,
                 self.num_units(),
+            ),
+            beta_hat: temperature::pseudo_likelihood_beta(
+                physical.spins.view(),
+                &self.params.h,
+                &self.params.couplers,
+                &self.params.j,
             ),
         })
     }

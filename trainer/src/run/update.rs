@@ -43,6 +43,10 @@ pub struct UpdateMetrics {
     /// Fraction of (read, chain) pairs broken before the majority vote.
     #[serde(default)]
     pub chain_breaks: f64,
+    /// The annealer's effective β as the trainer sees it (pseudo-likelihood of the draw's
+    /// physical reads on the programmed Hamiltonian); absent for classical priors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta_hat: Option<f64>,
     /// Time split of the update, ms: the wake phase and the annealer call run side by side
     /// (each timed on its own), then the sleep phase, then the parameter updates; `t_step_ms`
     /// is the wall time of the whole update.
@@ -276,6 +280,7 @@ impl Trainer {
             annealer_wall_ms: draw.annealer_wall_us / 1e3,
             qpu_access_ms: draw.qpu_access_us / 1e3,
             chain_breaks: draw.chain_breaks,
+            beta_hat: draw.beta_hat,
             t_wake_ms: t_wake.as_secs_f64() * 1e3,
             t_annealer_ms: t_annealer.as_secs_f64() * 1e3,
             t_sleep_ms: ms(t1, t2),
