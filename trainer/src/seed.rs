@@ -96,6 +96,20 @@ pub fn classify(seed: u64) -> Rng {
     Rng::seed_from_u64(seed)
 }
 
+/// Stochastic classification passes of `eval --seed seed`. Its own derivation, so evaluating
+/// never repeats the draws of `classify` or of training.
+pub fn eval(seed: u64) -> Rng {
+    Rng::seed_from_u64(mix(seed ^ 0xE7A1, 0))
+}
+
+/// The seed `eval --seed seed` generates its digits with (handed to
+/// [`crate::model::generate`], which derives viewing streams from it): not `generate`'s, so
+/// the evaluated digits are not the ones a user may have looked at already. Kept within
+/// [2^62, 2^63) so that [`generate_prior`]'s keys stay far above any update number.
+pub fn eval_generate(seed: u64) -> u64 {
+    (mix(seed ^ 0xE7A1, 1) >> 2) | (1 << 62)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,9 @@ fn assert_one_line_error(out: &Output, needle: &str) {
 
 #[test]
 fn every_command_has_help() {
-    for command in ["train", "generate", "classify", "reconstruct", "serve", "runs", "watch"] {
+    for command in
+        ["train", "generate", "classify", "reconstruct", "eval", "serve", "runs", "watch"]
+    {
         let out = trainer(&[command, "--help"]);
         assert!(out.status.success(), "{command} --help");
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"));
@@ -48,8 +50,69 @@ fn out_of_range_settings_name_the_setting() {
 
 #[test]
 fn a_missing_run_directory_is_named() {
-    let out = trainer(&["classify", "--run", "/nonexistent/run"]);
-    assert_one_line_error(&out, "/nonexistent/run");
+    for command in ["classify", "eval"] {
+        let out = trainer(&[command, "--run", "/nonexistent/run"]);
+        assert_one_line_error(&out, "/nonexistent/run");
+    }
+}
+
+#[test]
+fn eval_writes_a_report_in_range_and_leaves_the_run_otherwise_alone() {
+    let dir = std::env::temp_dir().join(format!("qahm-cli-eval-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = dir.to_str().unwrap();
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist-10k");
+    let out = trainer(&[
+        "train",
+        "--run",
+        run,
+        "--data",
+        data,
+        "--prior",
+        "factorized",
+        "--iterations",
+        "20",
+        "--train-size",
+        "300",
+        "--test-size",
+        "100",
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let checkpoint = std::fs::read(dir.join("checkpoint.json")).unwrap();
+
+    let out = trainer(&["eval", "--run", run, "--samples", "50", "--class-samples", "2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("bottom half hidden"));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("eval.json")).unwrap()).unwrap();
+    let number = |path: &[&str]| {
+        let value = path.iter().fold(&report, |v, key| &v[*key]);
+        value.as_f64().unwrap_or_else(|| panic!("{path:?} is not a number in {report}"))
+    };
+    assert_eq!(number(&["checkpoint"]), 20.0);
+    assert_eq!(number(&["test_images"]), 100.0);
+    for accuracy in [&["accuracy", "mean_field"][..], &["accuracy", "sampled"]] {
+        assert!((0.0..=1.0).contains(&number(accuracy)), "{accuracy:?}");
+    }
+    // Pixels are in [-1, 1], so no squared pixel error exceeds 4.
+    for mse in
+        [&["reconstruction_mse"][..], &["inpainting", "mse"], &["inpainting", "train_mean_mse"]]
+    {
+        assert!((0.0..=4.0).contains(&number(mse)), "{mse:?}");
+    }
+    assert_eq!(report["inpainting"]["hidden"], "bottom");
+    for distance in
+        ["generated_to_train", "test_to_train", "generated_to_generated", "test_to_test"]
+    {
+        assert!(number(&["novelty", distance]) > 0.0, "{distance}");
+    }
+    let histogram = report["novelty"]["class_histogram"].as_array().unwrap();
+    assert_eq!(histogram.iter().map(|c| c.as_u64().unwrap()).sum::<u64>(), 50);
+    let entropy = number(&["novelty", "class_entropy_bits"]);
+    assert!((0.0..=number(&["novelty", "max_entropy_bits"]) + 1e-9).contains(&entropy));
+    assert_eq!(std::fs::read(dir.join("checkpoint.json")).unwrap(), checkpoint);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -4,9 +4,11 @@ use anyhow::bail;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    ClassifyArgs, GenerateArgs, ProgressLine, ProgressView, ReconstructArgs, TrainArgs,
+    ClassifyArgs, EvalArgs, GenerateArgs, ProgressLine, ProgressView, ReconstructArgs, TrainArgs,
     print_classification, signals, write_generated, write_reconstruction,
 };
+use crate::eval;
+use crate::run::files::write_atomic;
 use crate::run::{self, Event, Run, Stop};
 use crate::seed;
 
@@ -108,4 +110,37 @@ pub fn reconstruct(args: ReconstructArgs) -> anyhow::Result<()> {
     let hidden = crate::model::region_mask(args.corrupt, original.height());
     let result = machine.inpaint(pixels.view(), &hidden, args.passes);
     write_reconstruction(&args, &pixels, &result.corrupted, &result.restored)
+}
+
+pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let checkpoint = run::load_checkpoint(&args.run, args.checkpoint)?;
+    let connection = args.annealer.connection()?.or_recorded(checkpoint.annealer.clone());
+    let (train, test) = run::load_data(&checkpoint.config.data)?;
+    let state = checkpoint.state;
+    // The prior is opened from the checkpoint's state and never saved: evaluating leaves the
+    // run as it was.
+    let mut prior =
+        run::open_prior(&checkpoint.config, Some(state.prior), &connection, &mut |_| {})?;
+    let generated = crate::model::generate(
+        &state.machine,
+        prior.as_mut(),
+        args.samples,
+        args.reads_per_call,
+        seed::eval_generate(args.seed),
+    )?;
+    let options = eval::EvalOptions {
+        checkpoint: state.iteration,
+        seed: args.seed,
+        class_samples: args.class_samples,
+        hide: args.hide,
+        inpaint_passes: args.passes,
+    };
+    let report = eval::evaluate(&state.machine, &train, &test, &generated, &options);
+    let path = args.run.join("eval.json");
+    let mut json = serde_json::to_vec_pretty(&report)?;
+    json.push(b'\n');
+    write_atomic(&path, &json)?;
+    let text = format!("{report}wrote {}\n", path.display());
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    Ok(())
 }

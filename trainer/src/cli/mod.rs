@@ -1,6 +1,7 @@
 //! The `trainer` command line: parses, calls, prints. `train`, `generate`, `classify` and
 //! `reconstruct` work on a local run directory ([`local`]) or, with `--trainer URL`, on a run
-//! of a trainer service ([`remote`]), with the same output files either way; `runs` and
+//! of a trainer service ([`remote`]), with the same output files either way; `eval` works on
+//! a local run directory only; `runs` and
 //! `watch` talk to a service; `serve` is one ([`serve`]), and `health` asks one whether it
 //! serves.
 
@@ -47,6 +48,9 @@ pub enum Command {
     Classify(ClassifyArgs),
     /// Corrupt part of test images and restore them through the model (PNG before/after).
     Reconstruct(ReconstructArgs),
+    /// Measure a trained model: accuracy, reconstruction, inpainting, novelty of generated
+    /// digits; prints a report and writes it to <run>/eval.json.
+    Eval(EvalArgs),
     /// Serve training runs over gRPC (`qahm.trainer.v1`).
     Serve(Box<ServeArgs>),
     /// List the runs of a trainer service.
@@ -220,6 +224,35 @@ pub struct ReconstructArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A run directory written by `train`; eval.json is written there, nothing else changes.
+    #[arg(long)]
+    run: PathBuf,
+    /// The checkpoint after this many updates (default: the latest).
+    #[arg(long)]
+    checkpoint: Option<u64>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Digits to generate for the novelty figures (compared with as many test images).
+    #[arg(long, default_value_t = 1000)]
+    samples: usize,
+    /// Stochastic passes per test image for the sampled accuracy (0 = skip it).
+    #[arg(long, default_value_t = 10)]
+    class_samples: usize,
+    /// Which half of each test image to hide for the inpainting error.
+    #[arg(long, value_parser = named(Region::NAMES, Region::from_name), default_value = "bottom")]
+    hide: Region,
+    /// Passes through the model when inpainting (clamping the visible part each time).
+    #[arg(long, default_value_t = 10)]
+    passes: usize,
+    #[command(flatten)]
+    annealer: AnnealerArgs,
+    /// Reads per annealer call when generating (as for `generate`).
+    #[arg(long, default_value_t = 10)]
+    reads_per_call: usize,
+}
+
+#[derive(Debug, Args)]
 pub struct RunsArgs {
     #[command(flatten)]
     service: ServiceArgs,
@@ -274,6 +307,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             check_count("passes", args.passes, 1, 1000)?;
             let service = args.service.clone();
             either(&service, args, remote::Client::reconstruct, local::reconstruct)
+        }
+        Command::Eval(args) => {
+            // Two digits at least: each needs another to measure the distance to.
+            check_count("samples", args.samples, 2, 100_000)?;
+            check_count("class-samples", args.class_samples, 0, 10_000)?;
+            check_count("passes", args.passes, 1, 1000)?;
+            check_count("reads-per-call", args.reads_per_call, 1, 10_000)?;
+            local::eval(args)
         }
         Command::Serve(args) => serve::serve(*args),
         Command::Runs(args) => remote::Client::required(&args.service)?.runs(),

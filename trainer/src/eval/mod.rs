@@ -1,6 +1,15 @@
 //! What a model is measured by: reconstruction error, accuracy through the model, confusion,
-//! nearest training images. Pure functions of a machine and data; nothing here draws from a
-//! training stream.
+//! nearest training images, inpainting and novelty ([`evaluate`], the report of
+//! `trainer eval`). Pure functions of a machine and data; nothing here draws from a training
+//! stream.
+
+mod novelty;
+mod report;
+
+pub use novelty::{class_histogram, entropy_bits, nearest_distances, nearest_other_distances};
+pub use report::{
+    AccuracyReport, EvalOptions, EvalReport, InpaintingReport, NoveltyReport, evaluate, hidden_mse,
+};
 
 use ndarray::{Array2, ArrayView2, Axis};
 

@@ -1,0 +1,285 @@
+//! The evaluation of a trained model as one report: the numbers `trainer eval` prints and
+//! writes to `eval.json`, computed by [`evaluate`] from a machine, its data and digits it
+//! generated (drawing the prior is the caller's business: it may need an annealer).
+
+use std::fmt;
+
+use ndarray::{Array1, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+
+use super::novelty::{class_histogram, entropy_bits, nearest_distances, nearest_other_distances};
+use super::{accuracy_of, reconstruction_error};
+use crate::data::Dataset;
+use crate::model::{Generated, HelmholtzMachine, Region, argmax_rows, region_mask};
+use crate::seed;
+
+/// What [`evaluate`] is asked to do besides the data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EvalOptions {
+    /// The checkpoint's update count (recorded in the report).
+    pub checkpoint: u64,
+    /// The evaluation seed (see [`seed::eval`]).
+    pub seed: u64,
+    /// Stochastic passes per test image for the sampled accuracy (0 = not measured).
+    pub class_samples: usize,
+    /// The part of each test image hidden for inpainting.
+    pub hide: Region,
+    /// Mean-field passes of inpainting.
+    pub inpaint_passes: usize,
+}
+
+/// Everything `trainer eval` measures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    /// Updates the evaluated checkpoint holds.
+    pub checkpoint: u64,
+    pub seed: u64,
+    /// Test images every test-set figure is over.
+    pub test_images: usize,
+    pub accuracy: AccuracyReport,
+    /// Mean-field reconstruction pixel MSE over the test set (pixels in [−1, 1]).
+    pub reconstruction_mse: f32,
+    pub inpainting: InpaintingReport,
+    pub novelty: NoveltyReport,
+}
+
+/// Test accuracy through the model (class bits hidden).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccuracyReport {
+    /// One mean-field pass.
+    pub mean_field: f64,
+    /// Class units averaged over `sampled_passes` stochastic passes (`None` with 0 passes).
+    pub sampled: Option<f64>,
+    pub sampled_passes: usize,
+}
+
+/// Restoring a hidden part of each test image.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InpaintingReport {
+    pub hidden: Region,
+    /// Pixels hidden per image.
+    pub hidden_pixels: usize,
+    pub passes: usize,
+    /// Pixel MSE of the restored pixels, over the hidden pixels only.
+    pub mse: f32,
+    /// The same for a model-free guess: each hidden pixel set to its training-set mean.
+    pub train_mean_mse: f32,
+}
+
+/// Generated digits against real ones (Euclidean distances in pixel space, pixels in [−1, 1]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NoveltyReport {
+    /// Generated digits.
+    pub generated: usize,
+    /// Test images the generated digits are compared with (the first `generated`, or all).
+    pub test_compared: usize,
+    /// Mean distance from a generated digit to its nearest training image.
+    pub generated_to_train: f32,
+    /// The same for test images: what "new but plausible" looks like.
+    pub test_to_train: f32,
+    /// Mean distance from a generated digit to its nearest other generated digit (small:
+    /// the model repeats itself).
+    pub generated_to_generated: f32,
+    /// The same among the compared test images.
+    pub test_to_test: f32,
+    /// Generated digits per class (the most probable class of their class bits).
+    pub class_histogram: Vec<u64>,
+    /// Entropy of that histogram in bits.
+    pub class_entropy_bits: f64,
+    /// Its largest possible value, log2(classes).
+    pub max_entropy_bits: f64,
+}
+
+/// Evaluates `machine` on `test` (with `train` as the reference for novelty and the inpainting
+/// baseline) and on `generated`, digits it produced. Deterministic given `options.seed`.
+///
+/// # Panics
+/// If the data's shapes do not match the machine, or `test` or `generated` is empty.
+pub fn evaluate(
+    machine: &HelmholtzMachine,
+    train: &Dataset,
+    test: &Dataset,
+    generated: &Generated,
+    options: &EvalOptions,
+) -> EvalReport {
+    assert!(!test.is_empty() && generated.pixels.nrows() > 0, "evaluate: no images");
+    let mean_field = accuracy_of(&machine.classify(test.pixels()), test.labels());
+    let sampled = (options.class_samples > 0).then(|| {
+        let mut rng = seed::eval(options.seed);
+        let scores = machine.class_scores_sampled(test.pixels(), options.class_samples, &mut rng);
+        accuracy_of(&argmax_rows(scores.view()), test.labels())
+    });
+
+    let hidden = region_mask(options.hide, test.height());
+    let restored = machine.inpaint(test.pixels(), &hidden, options.inpaint_passes).restored;
+    let mean_image = train.pixels().mean_axis(Axis(0)).expect("a training set has images");
+    let baseline = fill_hidden(test.pixels(), &hidden, &mean_image);
+
+    let width = machine.sizes.pixels;
+    let compared = generated.pixels.nrows().min(test.len());
+    let test_part = test.pixels().slice_move(ndarray::s![..compared, ..]);
+    let histogram = class_histogram(&generated.labels, machine.sizes.classes);
+
+    EvalReport {
+        checkpoint: options.checkpoint,
+        seed: options.seed,
+        test_images: test.len(),
+        accuracy: AccuracyReport { mean_field, sampled, sampled_passes: options.class_samples },
+        reconstruction_mse: reconstruction_error(machine, test, 0),
+        inpainting: InpaintingReport {
+            hidden: options.hide,
+            hidden_pixels: hidden.iter().filter(|&&h| h).count(),
+            passes: options.inpaint_passes,
+            mse: hidden_mse(test.pixels(), restored.view(), &hidden),
+            train_mean_mse: hidden_mse(test.pixels(), baseline.view(), &hidden),
+        },
+        novelty: NoveltyReport {
+            generated: generated.pixels.nrows(),
+            test_compared: compared,
+            generated_to_train: mean(&nearest_distances(
+                generated.pixels.view(),
+                train.pixels(),
+                width,
+            )),
+            test_to_train: mean(&nearest_distances(test_part, train.pixels(), width)),
+            generated_to_generated: mean(&nearest_other_distances(generated.pixels.view(), width)),
+            test_to_test: mean(&nearest_other_distances(test_part, width)),
+            class_entropy_bits: entropy_bits(&histogram),
+            max_entropy_bits: (machine.sizes.classes.max(1) as f64).log2(),
+            class_histogram: histogram,
+        },
+    }
+}
+
+/// Pixel MSE between `original` and `restored` over the pixels `hidden` marks only: the
+/// shown pixels are copied from the input, so counting them would dilute the error.
+pub fn hidden_mse(original: ArrayView2<f32>, restored: ArrayView2<f32>, hidden: &[bool]) -> f32 {
+    let mut sum = 0.0f64;
+    let mut count = 0usize;
+    for (a, b) in original.outer_iter().zip(restored.outer_iter()) {
+        for ((&x, &y), &h) in a.iter().zip(b.iter()).zip(hidden) {
+            if h {
+                sum += f64::from((x - y) * (x - y));
+                count += 1;
+            }
+        }
+    }
+    if count == 0 { 0.0 } else { (sum / count as f64) as f32 }
+}
+
+/// `pixels` with every hidden pixel replaced by `fill`'s value at its position.
+fn fill_hidden(
+    pixels: ArrayView2<f32>,
+    hidden: &[bool],
+    fill: &Array1<f32>,
+) -> ndarray::Array2<f32> {
+    let mut out = pixels.to_owned();
+    for mut row in out.outer_iter_mut() {
+        for ((value, &h), &f) in row.iter_mut().zip(hidden).zip(fill) {
+            if h {
+                *value = f;
+            }
+        }
+    }
+    out
+}
+
+fn mean(values: &[f32]) -> f32 {
+    let sum: f64 = values.iter().map(|&v| f64::from(v)).sum();
+    (sum / values.len().max(1) as f64) as f32
+}
+
+impl fmt::Display for EvalReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (a, i, n) = (&self.accuracy, &self.inpainting, &self.novelty);
+        writeln!(
+            f,
+            "evaluation of the checkpoint after {} updates (seed {}, {} test images)",
+            self.checkpoint, self.seed, self.test_images
+        )?;
+        writeln!(f, "test accuracy through the model (class bits hidden)")?;
+        writeln!(f, "  mean-field pass            {:.4}", a.mean_field)?;
+        match a.sampled {
+            Some(acc) => writeln!(f, "  {:>3} stochastic passes      {acc:.4}", a.sampled_passes)?,
+            None => writeln!(f, "  stochastic passes          not measured (--class-samples 0)")?,
+        }
+        writeln!(
+            f,
+            "reconstruction pixel MSE (mean-field, pixels in [-1, 1])  {:.4}",
+            self.reconstruction_mse
+        )?;
+        writeln!(
+            f,
+            "inpainting, {} half hidden ({} pixels, {} passes): MSE over hidden pixels {:.4}; filled with the training-set mean image {:.4}",
+            region_name(i.hidden),
+            i.hidden_pixels,
+            i.passes,
+            i.mse,
+            i.train_mean_mse
+        )?;
+        writeln!(
+            f,
+            "novelty (mean Euclidean distance to the nearest image; {} generated, {} test)",
+            n.generated, n.test_compared
+        )?;
+        writeln!(f, "                              generated     test")?;
+        writeln!(
+            f,
+            "  to the training set         {:>9.3} {:>8.3}",
+            n.generated_to_train, n.test_to_train
+        )?;
+        writeln!(
+            f,
+            "  to another of its own set   {:>9.3} {:>8.3}",
+            n.generated_to_generated, n.test_to_test
+        )?;
+        let counts: Vec<String> = n.class_histogram.iter().map(u64::to_string).collect();
+        writeln!(
+            f,
+            "generated classes [{}]: entropy {:.3} of at most {:.3} bits",
+            counts.join(" "),
+            n.class_entropy_bits,
+            n.max_entropy_bits
+        )
+    }
+}
+
+fn region_name(region: Region) -> &'static str {
+    match region {
+        Region::Top => "top",
+        Region::Bottom => "bottom",
+        Region::Left => "left",
+        Region::Right => "right",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn inpainting_mse_counts_only_hidden_pixels() {
+        let original = array![[1.0, 1.0, 0.0, 0.0]];
+        // The shown pixels differ wildly; only the hidden two (errors 1 and 0.25) count.
+        let restored = array![[-1.0, -1.0, 1.0, 0.5]];
+        let hidden = [false, false, true, true];
+        let mse = hidden_mse(original.view(), restored.view(), &hidden);
+        assert!((mse - 0.625).abs() < 1e-6, "{mse}");
+    }
+
+    #[test]
+    fn inpainting_mse_averages_over_images_and_hidden_pixels() {
+        let original = array![[0.0, 0.0], [0.0, 0.0]];
+        let restored = array![[2.0, 9.0], [0.0, 9.0]];
+        let mse = hidden_mse(original.view(), restored.view(), &[true, false]);
+        assert!((mse - 2.0).abs() < 1e-6, "{mse}");
+    }
+
+    #[test]
+    fn the_mean_image_baseline_fills_only_hidden_pixels() {
+        let pixels = array![[1.0, 1.0], [-1.0, -1.0]];
+        let filled = fill_hidden(pixels.view(), &[false, true], &array![0.5, 0.25]);
+        assert_eq!(filled, array![[1.0, 0.25], [-1.0, 0.25]]);
+    }
+}
