@@ -351,11 +351,13 @@ impl Prior for QuantumPrior {
                 &self.params.unit_of,
                 self.num_units(),
             ),
-            beta_hat: temperature::pseudo_likelihood_beta(
+            beta_hat: temperature::embedded_beta(
                 physical.spins.view(),
                 &self.params.h,
                 &self.params.couplers,
                 &self.params.j,
+                &self.params.unit_of,
+                self.num_units(),
             ),
         })
     }
