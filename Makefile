@@ -1,7 +1,7 @@
 # qahm: common tasks. `make test` is the test command CI runs.
 CARGO ?= cargo
 
-.PHONY: test test-docker test-k8s lint fmt bench bench-sampler bench-service bench-embedding bench-load bench-proxy calibrate run-annealer build release clean
+.PHONY: test test-docker test-k8s lint fmt compare bench bench-sampler bench-service bench-embedding bench-load bench-proxy calibrate run-annealer build release clean
 
 test:
 	$(CARGO) test --workspace --locked
@@ -66,6 +66,9 @@ calibrate:
 
 # 64 Sample streams × 2 requests in flight against annealer-svc for 60 s on loopback:
 # throughput, p50 / p99 latency, statuses (OK and RESOURCE_EXHAUSTED only), peak RSS.
+compare:
+	bash bench/compare.sh
+
 bench-load:
 	$(CARGO) build --release --locked -p annealer-svc --bin annealer-svc --example load_test
 	target/release/examples/load_test $(LOAD_ARGS)

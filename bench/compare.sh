@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The baselines table (issue 15 §3): the default preset with each prior, same networks, data,
+# schedule and seeds, then `trainer eval` on each run; writes docs/compare/README.md (mean ± std
+# over the seeds of every figure, plus wall time) and copies seed 1's generated digits beside it.
+#
+#   make compare                 # seeds 1 2 3 (≈ 15 min on the project's 2-core machine)
+#   SEEDS="1" make compare       # a quick look
+#
+# Variants: annealer at the preset's anneal time and at 5 µs (paper), annealer with ICE noise
+# off (annealer-svc with --sigma-h 0 --sigma-j 0 and the in-process default's device seed 7,
+# so only the noise differs), the annealer on the Advantage2 profile, Gibbs-Boltzmann and
+# factorized priors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SEEDS=${SEEDS:-"1 2 3"}
+OUT=${OUT:-target/compare}
+DOCS=${DOCS:-docs/compare}
+PORT=${PORT:-50071}
+cargo build --release --locked -q -p trainer --bin trainer -p annealer-svc --bin annealer-svc
+rm -rf "$OUT"; mkdir -p "$OUT" "$DOCS"
+
+target/release/annealer-svc --listen "127.0.0.1:$PORT" --device-seed 7 --sigma-h 0 --sigma-j 0 \
+  > "$OUT/annealer-quiet.log" 2>&1 &
+quiet=$!
+trap 'kill $quiet 2>/dev/null || true' EXIT
+
+variant_args() {
+  case "$1" in
+    annealer) echo "--prior quantum" ;;
+    annealer-5us) echo "--prior quantum --annealing-time 5" ;;
+    annealer-noise-off) echo "--prior quantum --annealer http://127.0.0.1:$PORT" ;;
+    annealer-advantage2) echo "--prior quantum --solver Advantage2_system1.5" ;;
+    boltzmann) echo "--prior boltzmann" ;;
+    factorized) echo "--prior factorized" ;;
+  esac
+}
+VARIANTS=${VARIANTS:-"annealer annealer-5us annealer-noise-off annealer-advantage2 boltzmann factorized"}
+for v in $VARIANTS; do
+  for s in $SEEDS; do
+    run="$OUT/$v/s$s"
+    # shellcheck disable=SC2046
+    target/release/trainer train --preset default --seed "$s" $(variant_args "$v") --run "$run" \
+      --quiet > "$OUT/$v-s$s.log" 2>&1
+    target/release/trainer eval --run "$run" > "$run/eval.txt"
+    echo "compare: $v seed $s: $(tail -1 "$OUT/$v-s$s.log")"
+  done
+  cp "$OUT/$v/s$(echo "$SEEDS" | awk '{print $1}')/pictures/generated.png" "$DOCS/$v-generated.png"
+done
+python3 bench/compare_table.py "$OUT" "$DOCS" "$SEEDS" $VARIANTS
+echo "compare: wrote $DOCS/README.md"

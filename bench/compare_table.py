@@ -1,0 +1,77 @@
+"""Aggregates bench/compare.sh's runs into docs/compare/README.md: mean ± sample std over the
+seeds of every eval.json figure, β̂ and chain breaks over each run's last 500 updates, and the
+training wall time. Standard library only."""
+import json
+import statistics
+import sys
+from pathlib import Path
+
+out, docs, seeds, variants = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3].split(), sys.argv[4:]
+
+COLUMNS = [
+    ("acc. mean-field", lambda e, m, s: e["accuracy"]["mean_field"], 4),
+    ("acc. sampled", lambda e, m, s: e["accuracy"]["sampled"], 4),
+    ("recon MSE", lambda e, m, s: e["reconstruction_mse"], 4),
+    ("inpaint MSE", lambda e, m, s: e["inpainting"]["mse"], 4),
+    ("gen→train", lambda e, m, s: e["novelty"]["generated_to_train"], 3),
+    ("gen→other gen", lambda e, m, s: e["novelty"]["generated_to_generated"], 3),
+    ("class entropy (bits)", lambda e, m, s: e["novelty"]["class_entropy_bits"], 3),
+    ("β̂ (last 500)", lambda e, m, s: mean_of(m[-500:], "beta_hat"), 2),
+    ("chain breaks", lambda e, m, s: mean_of(m[-500:], "chain_breaks"), 4),
+    ("train wall (s)", lambda e, m, s: s["wall_seconds"], 0),
+]
+
+
+def mean_of(rows, key):
+    values = [r[key] for r in rows if r.get(key) is not None]
+    return statistics.fmean(values) if values else None
+
+
+def cell(values, digits):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "—"
+    mean = statistics.fmean(values)
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+lines = [
+    "# Baselines: the default preset with each prior",
+    "",
+    f"Seeds {', '.join(seeds)}; mean ± sample standard deviation over them. Regenerate with "
+    f"`SEEDS=\"{' '.join(seeds)}\" make compare` (bench/compare.sh; release build, in-process "
+    "emulator unless said). Figures are `trainer eval`'s (README, \"Evaluating a run\"); "
+    "β̂ and chain breaks are means over each run's last 500 updates of `metrics.jsonl`.",
+    "",
+]
+first = None
+reference = None
+header = "| prior | " + " | ".join(c[0] for c in COLUMNS) + " |"
+lines += [header, "|" + "---|" * (len(COLUMNS) + 1)]
+for v in variants:
+    cols = [[] for _ in COLUMNS]
+    for s in seeds:
+        run = out / v / f"s{s}"
+        e = json.loads((run / "eval.json").read_text())
+        m = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l]
+        summary = json.loads((run / "summary.json").read_text())
+        reference = e
+        for i, (_, f, _) in enumerate(COLUMNS):
+            cols[i].append(f(e, m, summary))
+    lines.append(f"| {v} | " + " | ".join(cell(c, d) for c, (_, _, d) in zip(cols, COLUMNS)) + " |")
+if reference:
+    n = reference["novelty"]
+    lines += [
+        "",
+        f"For reference, real test images: nearest training image {n['test_to_train']:.3f}, "
+        f"nearest other test image {n['test_to_test']:.3f}; inpainting by the training set's "
+        f"mean image {reference['inpainting']['train_mean_mse']:.4f} "
+        f"({reference['inpainting']['hidden']} half hidden).",
+        "",
+        "Generated digits (first seed), one picture per prior:",
+        "",
+    ]
+    lines += [f"- {v}: ![{v}]({v}-generated.png)" for v in variants]
+(docs / "README.md").write_text("\n".join(lines) + "\n")
