@@ -72,17 +72,24 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
 pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     let checkpoint = run::load_checkpoint(&args.run, args.checkpoint)?;
     let connection = args.annealer.connection()?.or_recorded(checkpoint.annealer.clone());
-    let state = checkpoint.state;
-    let mut prior =
-        run::open_prior(&checkpoint.config, Some(state.prior), &connection, &mut |_| {})?;
-    let generated = crate::model::generate(
-        &state.machine,
-        prior.as_mut(),
-        args.n,
-        args.reads_per_call,
-        args.seed,
-    )?;
+    let generated =
+        generate_through_prior(&checkpoint, &connection, args.n, args.reads_per_call, args.seed)?;
     write_generated(&args.out, &generated.pixels, &generated.labels)
+}
+
+/// `n` digits through the checkpoint's prior, opened from its saved state and never saved back:
+/// generating leaves the run as it was.
+fn generate_through_prior(
+    checkpoint: &run::Checkpoint,
+    connection: &run::Connection,
+    n: usize,
+    reads_per_call: usize,
+    seed: u64,
+) -> anyhow::Result<crate::model::Generated> {
+    let state = &checkpoint.state;
+    let mut prior =
+        run::open_prior(&checkpoint.config, Some(state.prior.clone()), connection, &mut |_| {})?;
+    Ok(crate::model::generate(&state.machine, prior.as_mut(), n, reads_per_call, seed)?)
 }
 
 pub fn classify(args: ClassifyArgs) -> anyhow::Result<()> {
@@ -116,18 +123,14 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
     let checkpoint = run::load_checkpoint(&args.run, args.checkpoint)?;
     let connection = args.annealer.connection()?.or_recorded(checkpoint.annealer.clone());
     let (train, test) = run::load_data(&checkpoint.config.data)?;
-    let state = checkpoint.state;
-    // The prior is opened from the checkpoint's state and never saved: evaluating leaves the
-    // run as it was.
-    let mut prior =
-        run::open_prior(&checkpoint.config, Some(state.prior), &connection, &mut |_| {})?;
-    let generated = crate::model::generate(
-        &state.machine,
-        prior.as_mut(),
+    let generated = generate_through_prior(
+        &checkpoint,
+        &connection,
         args.samples,
         args.reads_per_call,
         seed::eval_generate(args.seed),
     )?;
+    let state = checkpoint.state;
     let options = eval::EvalOptions {
         checkpoint: state.iteration,
         seed: args.seed,
