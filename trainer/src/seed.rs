@@ -102,6 +102,12 @@ pub fn eval(seed: u64) -> Rng {
     Rng::seed_from_u64(mix(seed ^ 0xE7A1, 0))
 }
 
+/// The judge's training (initial weights, epoch orders, shifts): one fixed stream, because a
+/// judge is a function of its data set alone and is cached as such.
+pub fn judge() -> Rng {
+    Rng::seed_from_u64(mix(0x7D6E, 0))
+}
+
 /// The seed `eval --seed seed` generates its digits with (handed to
 /// [`crate::model::generate`], which derives viewing streams from it): not `generate`'s, so
 /// the evaluated digits are not the ones a user may have looked at already. Kept within

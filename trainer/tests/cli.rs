@@ -81,9 +81,27 @@ fn eval_writes_a_report_in_range_and_leaves_the_run_otherwise_alone() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let checkpoint = std::fs::read(dir.join("checkpoint.json")).unwrap();
 
-    let out = trainer(&["eval", "--run", run, "--samples", "50", "--class-samples", "2"]);
+    // The judge is trained on the run's 300 training images and kept in this cache.
+    let cache = dir.join("cache");
+    let eval = || {
+        Command::new(env!("CARGO_BIN_EXE_trainer"))
+            .args(["eval", "--run", run, "--samples", "50", "--class-samples", "2"])
+            .env("QAHM_CACHE_DIR", &cache)
+            .output()
+            .unwrap()
+    };
+    let out = eval();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("bottom half hidden"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("bottom half hidden"));
+    assert!(
+        stdout.contains(&format!("judge trained and saved to {}", cache.display())),
+        "{stdout}"
+    );
+    let first = std::fs::read(dir.join("eval.json")).unwrap();
+    let out = eval();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("judge read from"));
+    assert_eq!(std::fs::read(dir.join("eval.json")).unwrap(), first, "a cached judge judges alike");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("eval.json")).unwrap()).unwrap();
     let number = |path: &[&str]| {
@@ -111,6 +129,15 @@ fn eval_writes_a_report_in_range_and_leaves_the_run_otherwise_alone() {
     assert_eq!(histogram.iter().map(|c| c.as_u64().unwrap()).sum::<u64>(), 50);
     let entropy = number(&["novelty", "class_entropy_bits"]);
     assert!((0.0..=number(&["novelty", "max_entropy_bits"]) + 1e-9).contains(&entropy));
+    for fraction in ["judge_test_accuracy", "agreement", "mean_confidence", "test_mean_confidence"]
+    {
+        assert!((0.0..=1.0).contains(&number(&["judge", fraction])), "{fraction}");
+    }
+    let judged = report["judge"]["judged_histogram"].as_array().unwrap();
+    assert_eq!(judged.iter().map(|c| c.as_u64().unwrap()).sum::<u64>(), 50);
+    assert!(
+        number(&["judge", "frechet"]) > 0.0 && number(&["judge", "frechet_train_reference"]) > 0.0
+    );
     assert_eq!(std::fs::read(dir.join("checkpoint.json")).unwrap(), checkpoint);
     std::fs::remove_dir_all(&dir).unwrap();
 }

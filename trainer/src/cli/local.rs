@@ -138,12 +138,37 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
         hide: args.hide,
         inpaint_passes: args.passes,
     };
-    let report = eval::evaluate(&state.machine, &train, &test, &generated, &options);
+    let judge = (!args.no_judge).then(|| {
+        eval::load_or_train(
+            &train,
+            &test,
+            eval::JudgeSettings::default(),
+            eval::cache_dir().as_deref(),
+        )
+    });
+    let report = eval::evaluate(
+        &state.machine,
+        &train,
+        &test,
+        &generated,
+        judge.as_ref().map(|(j, _)| j),
+        &options,
+    );
     let path = args.run.join("eval.json");
     let mut json = serde_json::to_vec_pretty(&report)?;
     json.push(b'\n');
     write_atomic(&path, &json)?;
-    let text = format!("{report}wrote {}\n", path.display());
+    let origin = match judge.map(|(_, origin)| origin) {
+        None => String::new(),
+        Some(eval::JudgeOrigin::Cached(p)) => format!("judge read from {}\n", p.display()),
+        Some(eval::JudgeOrigin::Trained(p)) => {
+            format!("judge trained and saved to {}\n", p.display())
+        }
+        Some(eval::JudgeOrigin::TrainedUnsaved(why)) => {
+            format!("judge trained, not saved ({why})\n")
+        }
+    };
+    let text = format!("{report}{origin}wrote {}\n", path.display());
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     Ok(())
 }

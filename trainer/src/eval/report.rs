@@ -7,6 +7,8 @@ use std::fmt;
 use ndarray::{Array1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
+use super::frechet::frechet_distance;
+use super::judge::{Judge, first_rows};
 use super::novelty::{class_histogram, entropy_bits, nearest_distances, nearest_other_distances};
 use super::{accuracy_of, reconstruction_error};
 use crate::data::Dataset;
@@ -41,6 +43,35 @@ pub struct EvalReport {
     pub reconstruction_mse: f32,
     pub inpainting: InpaintingReport,
     pub novelty: NoveltyReport,
+    /// Generated digits as a classifier trained on the data sees them (absent in reports
+    /// written without a judge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<JudgeReport>,
+}
+
+/// Sample quality by the data set's judge ([`Judge`]): are the generated digits digits, of the
+/// class their class bits say, of every class, and distributed like real ones.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JudgeReport {
+    /// The judge's own accuracy on the test split (how far to trust it).
+    pub judge_test_accuracy: f64,
+    /// Fraction of generated digits the judge puts in the class their class bits name.
+    pub agreement: f64,
+    /// Generated digits per class the judge names.
+    pub judged_histogram: Vec<u64>,
+    /// Entropy of that histogram in bits (log2(classes) when every class is equally common).
+    pub judged_entropy_bits: f64,
+    /// The judge's mean probability of its chosen class over generated digits.
+    pub mean_confidence: f64,
+    /// The same over the compared test images: what "clearly a digit" reads as.
+    pub test_mean_confidence: f64,
+    /// Fréchet distance between the judge's penultimate features of the generated digits and
+    /// of every test image.
+    pub frechet: f64,
+    /// The same for as many training images as there are generated digits: the floor a
+    /// perfect sampler would reach with this many digits (the estimate is biased upward at
+    /// small sample sizes, so compare with this, not with 0).
+    pub frechet_train_reference: f64,
 }
 
 /// Test accuracy through the model (class bits hidden).
@@ -100,6 +131,7 @@ pub fn evaluate(
     train: &Dataset,
     test: &Dataset,
     generated: &Generated,
+    judge: Option<&Judge>,
     options: &EvalOptions,
 ) -> EvalReport {
     assert!(!test.is_empty() && generated.pixels.nrows() > 0, "evaluate: no images");
@@ -148,6 +180,32 @@ pub fn evaluate(
             max_entropy_bits: (machine.sizes.classes.max(1) as f64).log2(),
             class_histogram: histogram,
         },
+        judge: judge.map(|j| judge_report(j, train, test, generated)),
+    }
+}
+
+/// What `judge` makes of `generated` next to `train` and `test`.
+pub fn judge_report(
+    judge: &Judge,
+    train: &Dataset,
+    test: &Dataset,
+    generated: &Generated,
+) -> JudgeReport {
+    let n = generated.pixels.nrows();
+    let seen = judge.judge(generated.pixels.view());
+    let real = judge.judge(test.pixels());
+    let reference = judge.judge(first_rows(train.pixels(), n));
+    let histogram = class_histogram(&seen.labels, judge.classes);
+    let mean_of = |v: &[f32]| v.iter().map(|&c| f64::from(c)).sum::<f64>() / v.len().max(1) as f64;
+    JudgeReport {
+        judge_test_accuracy: judge.test_accuracy,
+        agreement: accuracy_of(&seen.labels, &generated.labels),
+        judged_entropy_bits: entropy_bits(&histogram),
+        judged_histogram: histogram,
+        mean_confidence: mean_of(&seen.confidence),
+        test_mean_confidence: mean_of(&real.confidence),
+        frechet: frechet_distance(seen.features.view(), real.features.view()),
+        frechet_train_reference: frechet_distance(reference.features.view(), real.features.view()),
     }
 }
 
@@ -240,7 +298,33 @@ impl fmt::Display for EvalReport {
             counts.join(" "),
             n.class_entropy_bits,
             n.max_entropy_bits
-        )
+        )?;
+        if let Some(j) = &self.judge {
+            let counts: Vec<String> = j.judged_histogram.iter().map(u64::to_string).collect();
+            writeln!(
+                f,
+                "judged by a classifier trained on the training set (its test accuracy {:.4})",
+                j.judge_test_accuracy
+            )?;
+            writeln!(f, "  agreement with the generated class bits   {:.4}", j.agreement)?;
+            writeln!(
+                f,
+                "  judged classes [{}]: entropy {:.3} bits",
+                counts.join(" "),
+                j.judged_entropy_bits
+            )?;
+            writeln!(
+                f,
+                "  mean confidence                           {:.4} (test images {:.4})",
+                j.mean_confidence, j.test_mean_confidence
+            )?;
+            writeln!(
+                f,
+                "  Frechet distance to the test set          {:.3} (as many training images: {:.3})",
+                j.frechet, j.frechet_train_reference
+            )?;
+        }
+        Ok(())
     }
 }
 
