@@ -278,3 +278,70 @@ fn after_sigkill_and_resume_every_update_is_in_the_metrics_exactly_once() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn full_evaluations_during_training_leave_training_unchanged_and_equal_trainer_eval() {
+    let dir = std::env::temp_dir().join(format!("qahm-cli-full-eval-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist-10k");
+    let cache = dir.join("cache");
+    // The Boltzmann prior keeps persistent Gibbs chains: if a viewing draw advanced them, the
+    // next update would differ.
+    let train = |run: &std::path::Path, extra: &[&str]| {
+        let mut args = vec!["train", "--run", run.to_str().unwrap(), "--data", data];
+        args.extend([
+            "--prior",
+            "boltzmann",
+            "--iterations",
+            "20",
+            "--checkpoint-every",
+            "10",
+            "--train-size",
+            "300",
+            "--test-size",
+            "100",
+            "--quiet",
+        ]);
+        args.extend(extra);
+        let out = Command::new(env!("CARGO_BIN_EXE_trainer"))
+            .args(&args)
+            .env("QAHM_CACHE_DIR", &cache)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let (plain, evaluated) = (dir.join("plain"), dir.join("evaluated"));
+    train(&plain, &[]);
+    let log = train(&evaluated, &["--full-eval-every", "10"]);
+    assert!(log.contains("evaluation after update 10: accuracy"), "{log}");
+    assert!(!plain.join("evals").exists());
+
+    // Training state after 10 and 20 updates is the same with evaluations or without (all
+    // but the wall time, and the setting itself).
+    let state = |run: &std::path::Path, update: &str| {
+        let path = run.join("checkpoints").join(format!("{update}.json"));
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        v["wall_seconds"] = serde_json::Value::Null;
+        v["config"]["evaluation"]["full_every"] = serde_json::Value::Null;
+        v
+    };
+    for update in ["00000010", "00000020"] {
+        // Not assert_eq: a failure would print two whole checkpoints.
+        assert!(state(&plain, update) == state(&evaluated, update), "update {update} differs");
+    }
+
+    // Each evaluation is `trainer eval` of the checkpoint kept at its update.
+    for (update, file) in [("10", "00000010.json"), ("20", "00000020.json")] {
+        let during = std::fs::read(evaluated.join("evals").join(file)).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_trainer"))
+            .args(["eval", "--run", evaluated.to_str().unwrap(), "--checkpoint", update])
+            .env("QAHM_CACHE_DIR", &cache)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(std::fs::read(evaluated.join("eval.json")).unwrap(), during, "update {update}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

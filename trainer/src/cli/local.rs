@@ -34,6 +34,18 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         ProgressView::new(total, run.trainer().iteration(), run.config().evaluation.every, quiet);
     let (mut recon, mut accuracy) = (f64::NAN, f64::NAN);
     let stop = run.train(args.stop_after, &cancel, &mut |event| {
+        if let Event::Evaluated { update, path, report } = event {
+            let judge = report.judge.as_ref();
+            view.note(&format!(
+                "evaluation after update {update}: accuracy {:.4}, judge agreement {:.4}, judged-class entropy {:.3} bits, Fréchet {:.2} ({})",
+                report.accuracy.mean_field,
+                judge.map_or(f64::NAN, |j| j.agreement),
+                judge.map_or(f64::NAN, |j| j.judged_entropy_bits),
+                judge.map_or(f64::NAN, |j| j.frechet),
+                path.display()
+            ));
+            return;
+        }
         let Event::Update(m) = event else { return };
         recon = m.recon_test.map_or(recon, f64::from);
         accuracy = m.test_accuracy.unwrap_or(accuracy);

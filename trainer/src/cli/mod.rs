@@ -234,21 +234,21 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Digits to generate for the novelty figures (compared with as many test images).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = eval::DEFAULT_SAMPLES)]
     samples: usize,
     /// Stochastic passes per test image for the sampled accuracy (0 = skip it).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = eval::DEFAULT_CLASS_SAMPLES)]
     class_samples: usize,
     /// Which half of each test image to hide for the inpainting error.
     #[arg(long, value_parser = named(Region::NAMES, Region::from_name), default_value = "bottom")]
     hide: Region,
     /// Passes through the model when inpainting (clamping the visible part each time).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = eval::DEFAULT_INPAINT_PASSES)]
     passes: usize,
     #[command(flatten)]
     annealer: AnnealerArgs,
     /// Reads per annealer call when generating (as for `generate`).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = eval::DEFAULT_READS_PER_CALL)]
     reads_per_call: usize,
     /// Skip the judge (a classifier trained once per data set, ~10 s, then read from the
     /// cache: $QAHM_CACHE_DIR, else $XDG_CACHE_HOME/qahm, else ~/.cache/qahm).
@@ -399,6 +399,11 @@ impl ProgressView {
                 p.update, p.total, p.lr, p.recon, p.accuracy, p.gaps.0, p.gaps.1, p.annealer_ms
             );
         }
+    }
+
+    /// A line of its own above the bar (or in the log when `quiet`).
+    fn note(&self, line: &str) {
+        if self.quiet { eprintln!("{line}") } else { self.bar.println(format!("trainer: {line}")) }
     }
 
     fn finish(&self) {

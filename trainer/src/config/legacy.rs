@@ -94,6 +94,7 @@ mod tests {
         "annealing.readout_thermalization",
         "data.side",
         "data.classes",
+        "evaluation.full_every",
     ];
 
     #[test]

@@ -262,6 +262,12 @@ section! {
         pub every: u64, flag "eval-every", check at_least(1);
         /// Images in each evaluation subset (0 = whole sets).
         pub size: usize, flag "eval-size", check schema::Check::Free;
+        /// Run the full evaluation (`trainer eval`'s report with its default settings:
+        /// generated digits, the judge, inpainting, novelty) every this many updates and after
+        /// the last, into evals/<update>.json (0 = never). It draws only viewing streams, so
+        /// training is the same with it or without.
+        #[serde(default)]
+        pub full_every: u64, flag "full-eval-every", check schema::Check::Free;
     }
 }
 
@@ -350,7 +356,7 @@ impl RunConfig {
                 readout_thermalization: None,
             },
             run: RunSettings { seed: 1, checkpoint_every: 500 },
-            evaluation: EvaluationConfig { every: 80, size: 2000 },
+            evaluation: EvaluationConfig { every: 80, size: 2000, full_every: 0 },
         };
         match preset {
             Preset::Default => default,

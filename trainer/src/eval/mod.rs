@@ -12,7 +12,8 @@ pub use frechet::{frechet_distance, mean_and_covariance, psd_sqrt, symmetric_eig
 pub use judge::{Judge, JudgeOrigin, JudgeSettings, Verdict, cache_dir, cache_key, load_or_train};
 pub use novelty::{class_histogram, entropy_bits, nearest_distances, nearest_other_distances};
 pub use report::{
-    AccuracyReport, EvalOptions, EvalReport, InpaintingReport, JudgeReport, NoveltyReport,
+    AccuracyReport, DEFAULT_CLASS_SAMPLES, DEFAULT_INPAINT_PASSES, DEFAULT_READS_PER_CALL,
+    DEFAULT_SAMPLES, EvalOptions, EvalReport, InpaintingReport, JudgeReport, NoveltyReport,
     evaluate, hidden_mse,
 };
 

@@ -30,6 +30,28 @@ pub struct EvalOptions {
     pub inpaint_passes: usize,
 }
 
+/// Digits `trainer eval` generates unless told otherwise.
+pub const DEFAULT_SAMPLES: usize = 1000;
+/// Reads per annealer call when generating them.
+pub const DEFAULT_READS_PER_CALL: usize = 10;
+/// Stochastic passes per test image for the sampled accuracy.
+pub const DEFAULT_CLASS_SAMPLES: usize = 10;
+/// Mean-field passes of inpainting.
+pub const DEFAULT_INPAINT_PASSES: usize = 10;
+
+impl EvalOptions {
+    /// `trainer eval`'s defaults for the checkpoint after `checkpoint` updates.
+    pub fn standard(checkpoint: u64, seed: u64) -> Self {
+        EvalOptions {
+            checkpoint,
+            seed,
+            class_samples: DEFAULT_CLASS_SAMPLES,
+            hide: Region::Bottom,
+            inpaint_passes: DEFAULT_INPAINT_PASSES,
+        }
+    }
+}
+
 /// Everything `trainer eval` measures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EvalReport {

@@ -3,8 +3,9 @@
 //! the pictures.
 //!
 //! A run directory holds `config.toml` (the settings), `checkpoint.json` (the state after the
-//! last checkpoint), `metrics.jsonl` (one line per update), and once finished `summary.json`
-//! and `pictures/`. Every file is written through [`files::write_atomic`].
+//! last checkpoint), `metrics.jsonl` (one line per update), `evals/` (full evaluations during
+//! training, if `evaluation.full_every` asks for them), and once finished `summary.json` and
+//! `pictures/`. Every file is written through [`files::write_atomic`].
 
 use std::path::{Path, PathBuf};
 
@@ -38,6 +39,8 @@ pub const CHECKPOINT_FILE: &str = "checkpoint.json";
 pub const METRICS_FILE: &str = "metrics.jsonl";
 pub const SUMMARY_FILE: &str = "summary.json";
 pub const PICTURES_DIR: &str = "pictures";
+/// Full evaluations during training: `evals/<update, 8 digits>.json`.
+pub const EVALS_DIR: &str = "evals";
 /// Every checkpoint a run has written, as `checkpoints/<update, 8 digits>.json` (hard links to
 /// what `checkpoint.json` was then, so they cost no space of their own while it is current).
 pub const CHECKPOINTS_DIR: &str = "checkpoints";
@@ -94,6 +97,8 @@ pub enum Event<'a> {
     Update(&'a UpdateMetrics),
     /// A checkpoint holding this many updates is written.
     Checkpoint { update: u64 },
+    /// A full evaluation of the model after this many updates is written to `path`.
+    Evaluated { update: u64, path: &'a Path, report: &'a crate::eval::EvalReport },
 }
 
 /// Which annealer a run samples from. Not part of the run's identity: the same run may be
@@ -211,6 +216,8 @@ pub struct Run {
     annealer: Option<String>,
     /// The update count of the last checkpoint this process wrote.
     last_checkpoint: Option<u64>,
+    /// The data set's judge, once a full evaluation has needed it.
+    judge: Option<crate::eval::Judge>,
 }
 
 impl Run {
@@ -285,7 +292,14 @@ impl Run {
             PriorKind::Quantum => connection.annealer.clone(),
             PriorKind::Factorized | PriorKind::Boltzmann => None,
         };
-        Ok(Run { dir: dir.to_path_buf(), trainer, metrics, annealer, last_checkpoint: None })
+        Ok(Run {
+            dir: dir.to_path_buf(),
+            trainer,
+            metrics,
+            annealer,
+            last_checkpoint: None,
+            judge: None,
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -326,6 +340,15 @@ impl Run {
             if self.trainer.iteration().is_multiple_of(every) {
                 self.checkpoint()?;
                 on_event(Event::Checkpoint { update: self.trainer.iteration() });
+            }
+            let full = self.config().evaluation.full_every;
+            if full > 0 && (self.trainer.iteration().is_multiple_of(full) || self.trainer.done()) {
+                let (path, report) = self.evaluate()?;
+                on_event(Event::Evaluated {
+                    update: report.checkpoint,
+                    path: &path,
+                    report: &report,
+                });
             }
             if cancel.is_cancelled() {
                 break Stop::Cancelled;
@@ -373,6 +396,40 @@ impl Run {
     ) -> Result<crate::model::Generated, RunError> {
         let (machine, prior, _) = self.trainer.viewing();
         Ok(crate::model::generate(machine, prior, n, reads_per_call, seed)?)
+    }
+
+    /// The full evaluation of the model as it stands: `trainer eval`'s report with its
+    /// defaults and seed 0 (so it equals `trainer eval --checkpoint N` of a checkpoint kept at
+    /// this update), written to `evals/<update>.json`. Viewing draws only: training is not
+    /// affected. The judge is read from the cache, or trained once and kept there.
+    pub fn evaluate(&mut self) -> Result<(PathBuf, crate::eval::EvalReport), RunError> {
+        use crate::eval;
+        let update = self.trainer.iteration();
+        let options = eval::EvalOptions::standard(update, 0);
+        let generated = self.generate(
+            eval::DEFAULT_SAMPLES,
+            eval::DEFAULT_READS_PER_CALL,
+            crate::seed::eval_generate(options.seed),
+        )?;
+        let t = &self.trainer;
+        let judge = self.judge.get_or_insert_with(|| {
+            let settings = eval::JudgeSettings::default();
+            eval::load_or_train(t.train_set(), t.test_set(), settings, eval::cache_dir().as_deref())
+                .0
+        });
+        let report = eval::evaluate(
+            t.machine(),
+            t.train_set(),
+            t.test_set(),
+            &generated,
+            Some(judge),
+            &options,
+        );
+        let path = self.dir.join(EVALS_DIR).join(format!("{update:08}.json"));
+        let mut json = serde_json::to_vec_pretty(&report).expect("reports serialise");
+        json.push(b'\n');
+        files::write_atomic(&path, &json)?;
+        Ok((path, report))
     }
 
     /// After the last update: `summary.json` and the pictures.

@@ -552,6 +552,9 @@ fn train(
             entry.view.send_modify(|v| v.checkpointed(update));
             entry.save();
         }
+        Event::Evaluated { update, path, .. } => {
+            tracing::info!(run = %id, update, path = %path.display(), "evaluated");
+        }
     })?;
     if stop_reason == Stop::Finished {
         let summary = run.finish()?;
