@@ -5,6 +5,8 @@
 #
 #   make compare                 # seeds 1 2 3 (≈ 15 min on the project's 2-core machine)
 #   SEEDS="1" make compare       # a quick look
+#   EVAL_ONLY=1 make compare     # re-evaluate the runs already under target/compare (after a
+#                                # change to `trainer eval`) and rewrite the table
 #
 # Variants: annealer at the preset's anneal time and at 5 µs (paper), annealer with ICE noise
 # off (annealer-svc with --sigma-h 0 --sigma-j 0 and the in-process default's device seed 7,
@@ -17,7 +19,9 @@ OUT=${OUT:-target/compare}
 DOCS=${DOCS:-docs/compare}
 PORT=${PORT:-50071}
 cargo build --release --locked -q -p trainer --bin trainer -p annealer-svc --bin annealer-svc
-rm -rf "$OUT"; mkdir -p "$OUT" "$DOCS"
+EVAL_ONLY=${EVAL_ONLY:-}
+if [ -z "$EVAL_ONLY" ]; then rm -rf "$OUT"; fi
+mkdir -p "$OUT" "$DOCS"
 
 target/release/annealer-svc --listen "127.0.0.1:$PORT" --device-seed 7 --sigma-h 0 --sigma-j 0 \
   > "$OUT/annealer-quiet.log" 2>&1 &
@@ -38,9 +42,11 @@ VARIANTS=${VARIANTS:-"annealer annealer-5us annealer-noise-off annealer-advantag
 for v in $VARIANTS; do
   for s in $SEEDS; do
     run="$OUT/$v/s$s"
-    # shellcheck disable=SC2046
-    target/release/trainer train --preset default --seed "$s" $(variant_args "$v") --run "$run" \
-      --quiet > "$OUT/$v-s$s.log" 2>&1
+    if [ -z "$EVAL_ONLY" ]; then
+      # shellcheck disable=SC2046
+      target/release/trainer train --preset default --seed "$s" $(variant_args "$v") --run "$run" \
+        --quiet > "$OUT/$v-s$s.log" 2>&1
+    fi
     target/release/trainer eval --run "$run" > "$run/eval.txt"
     echo "compare: $v seed $s: $(tail -1 "$OUT/$v-s$s.log")"
   done
