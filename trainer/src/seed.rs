@@ -116,6 +116,26 @@ pub fn eval_generate(seed: u64) -> u64 {
     (mix(seed ^ 0xE7A1, 1) >> 2) | (1 << 62)
 }
 
+/// The binarisation of test image `image` for the log-likelihood of `eval --seed seed`
+/// ([`crate::eval::likelihood`]). A stream per image, apart from the importance samples', so
+/// an image's binarisation depends neither on how many images are evaluated nor on how many
+/// samples each gets.
+pub fn eval_binarise(seed: u64, image: u64) -> Rng {
+    Rng::seed_from_u64(mix(mix(seed ^ 0xE7A1, 2), image))
+}
+
+/// The importance samples (recognition draws) for test image `image` in `eval --seed seed`.
+pub fn eval_importance(seed: u64, image: u64) -> Rng {
+    Rng::seed_from_u64(mix(mix(seed ^ 0xE7A1, 3), image))
+}
+
+/// Chain `chain` of the annealed importance sampling of a Boltzmann prior's log Z in
+/// `eval --seed seed`: its own stream per chain, so the estimate does not depend on which
+/// thread runs which chain.
+pub fn eval_ais(seed: u64, chain: u64) -> Rng {
+    Rng::seed_from_u64(mix(mix(seed ^ 0xE7A1, 4), chain))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

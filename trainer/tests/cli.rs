@@ -28,7 +28,7 @@ fn every_command_has_help() {
 
 #[test]
 fn out_of_range_settings_name_the_setting() {
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 11] = [
         (&["train", "--num-reads", "0"], "annealing.num_reads: 0 is outside [1, 100000]"),
         (&["train", "--lr-start=-1"], "schedule.lr_start: -1 is outside (0, 10]"),
         (&["train", "--chain-strength", "0.5"], "annealing.chain_strength: 0.5 is outside"),
@@ -39,6 +39,10 @@ fn out_of_range_settings_name_the_setting() {
         // generate checks its counts before it looks for the run.
         (&["generate", "--reads-per-call", "0"], "--reads-per-call 0 is outside [1, 10000]"),
         (&["generate", "--n", "0"], "--n 0 is outside [1, 100000]"),
+        // So does eval, the likelihood's settings included.
+        (&["eval", "--ll-images", "1"], "--ll-images 1 is outside [2, 1000000] (or 0 for all"),
+        (&["eval", "--ais-chains", "1"], "--ais-chains 1 is outside [2, 100000]"),
+        (&["eval", "--ais-temperatures", "0"], "--ais-temperatures 0 is outside [1, 1000000]"),
     ];
     for (args, needle) in cases {
         let run =
@@ -56,29 +60,24 @@ fn a_missing_run_directory_is_named() {
     }
 }
 
+/// A run of 20 updates on 300 training and 100 test images with `prior` (and `extra` flags) in
+/// a fresh scratch directory named after `name`.
+fn tiny_run(name: &str, prior: &str, extra: &[&str]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("qahm-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist-10k");
+    let run = dir.to_str().unwrap();
+    let args = ["train", "--run", run, "--data", data, "--prior", prior, "--iterations", "20"];
+    let size = ["--train-size", "300", "--test-size", "100", "--quiet"];
+    let out = trainer(&[&args[..], &size, extra].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    dir
+}
+
 #[test]
 fn eval_writes_a_report_in_range_and_leaves_the_run_otherwise_alone() {
-    let dir = std::env::temp_dir().join(format!("qahm-cli-eval-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = tiny_run("eval", "factorized", &[]);
     let run = dir.to_str().unwrap();
-    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist-10k");
-    let out = trainer(&[
-        "train",
-        "--run",
-        run,
-        "--data",
-        data,
-        "--prior",
-        "factorized",
-        "--iterations",
-        "20",
-        "--train-size",
-        "300",
-        "--test-size",
-        "100",
-        "--quiet",
-    ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let checkpoint = std::fs::read(dir.join("checkpoint.json")).unwrap();
 
     // The judge is trained on the run's 300 training images and kept in this cache.
@@ -86,6 +85,7 @@ fn eval_writes_a_report_in_range_and_leaves_the_run_otherwise_alone() {
     let eval = || {
         Command::new(env!("CARGO_BIN_EXE_trainer"))
             .args(["eval", "--run", run, "--samples", "50", "--class-samples", "2"])
+            .args(["--ll-samples", "5", "--ll-images", "20"])
             .env("QAHM_CACHE_DIR", &cache)
             .output()
             .unwrap()
@@ -138,7 +138,53 @@ fn eval_writes_a_report_in_range_and_leaves_the_run_otherwise_alone() {
     assert!(
         number(&["judge", "frechet"]) > 0.0 && number(&["judge", "frechet_train_reference"]) > 0.0
     );
+    assert_eq!(
+        (number(&["likelihood", "images"]), number(&["likelihood", "samples"])),
+        (20.0, 5.0)
+    );
+    assert_eq!(report["likelihood"]["prior"], "factorized");
+    // Each image's log-mean-exp is at least its mean log weight, so the ELBO cannot exceed the
+    // estimate; and a probability of 266 binary units is below 1.
+    let (log_p, elbo) =
+        (number(&["likelihood", "log_likelihood"]), number(&["likelihood", "elbo"]));
+    assert!(elbo <= log_p && log_p < 0.0, "{log_p} {elbo}");
+    assert!(number(&["likelihood", "log_likelihood_se"]) > 0.0);
+    assert!(report["likelihood"].get("log_partition").is_none(), "{report}");
     assert_eq!(std::fs::read(dir.join("checkpoint.json")).unwrap(), checkpoint);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn eval_estimates_a_boltzmann_runs_log_z_and_omits_the_likelihood_of_a_quantum_run() {
+    // No judge: it has nothing to do with the likelihood and would train for seconds.
+    let ll = ["--samples", "20", "--class-samples", "0", "--ll-samples", "3", "--ll-images", "10"];
+    let ll = [&ll[..], &["--no-judge"]].concat();
+    let dir = tiny_run("eval-boltzmann", "boltzmann", &[]);
+    let ais = ["--ais-chains", "10", "--ais-temperatures", "100"];
+    let out = trainer(&[&["eval", "--run", dir.to_str().unwrap()][..], &ll, &ais].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("eval.json")).unwrap()).unwrap();
+    let log_z = &report["likelihood"]["log_partition"];
+    assert_eq!((log_z["chains"].as_u64(), log_z["temperatures"].as_u64()), (Some(10), Some(100)));
+    // Over 60 units log Z ≥ 60 ln 2 ≈ 41.6 (Jensen: E averages zero over uniform states); a
+    // barely trained prior is near uniform, where AIS is close to exact.
+    assert!(log_z["log_z"].as_f64().unwrap() > 40.0, "{report}");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let dir = tiny_run("eval-quantum", "quantum", &["--num-reads", "50", "--annealing-time", "5"]);
+    let out = trainer(&[&["eval", "--run", dir.to_str().unwrap()][..], &ll].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("log-likelihood not estimated: the quantum prior"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("eval.json")).unwrap()).unwrap();
+    assert!(report.get("likelihood").is_none(), "{report}");
+    assert!(report.get("novelty").is_some());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -143,12 +143,22 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
         seed::eval_generate(args.seed),
     )?;
     let state = checkpoint.state;
+    let likelihood = (args.ll_samples > 0)
+        .then_some(eval::LikelihoodOptions { samples: args.ll_samples, images: args.ll_images });
+    let ais = eval::AisSettings { chains: args.ais_chains, temperatures: args.ais_temperatures };
+    // Only asked for when the likelihood is: log Z of a Boltzmann prior takes seconds.
+    let density = likelihood.map(|_| eval::PriorDensity::of(&state.prior, &ais, args.seed));
+    let unavailable = match &density {
+        Some(Err(why)) => format!("log-likelihood {why}\n"),
+        _ => String::new(),
+    };
     let options = eval::EvalOptions {
         checkpoint: state.iteration,
         seed: args.seed,
         class_samples: args.class_samples,
         hide: args.hide,
         inpaint_passes: args.passes,
+        likelihood,
     };
     let judge = (!args.no_judge).then(|| {
         eval::load_or_train(
@@ -164,6 +174,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
         &test,
         &generated,
         judge.as_ref().map(|(j, _)| j),
+        density.as_ref().and_then(|d| d.as_ref().ok()),
         &options,
     );
     let path = args.run.join("eval.json");
@@ -180,7 +191,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
             format!("judge trained, not saved ({why})\n")
         }
     };
-    let text = format!("{report}{origin}wrote {}\n", path.display());
+    let text = format!("{report}{unavailable}{origin}wrote {}\n", path.display());
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     Ok(())
 }

@@ -254,6 +254,19 @@ pub struct EvalArgs {
     /// cache: $QAHM_CACHE_DIR, else $XDG_CACHE_HOME/qahm, else ~/.cache/qahm).
     #[arg(long)]
     no_judge: bool,
+    /// Importance samples per test image for the log-likelihood, drawn from the recognition
+    /// network (0 = skip it; never estimated for the quantum prior).
+    #[arg(long, default_value_t = eval::DEFAULT_LL_SAMPLES)]
+    ll_samples: usize,
+    /// Test images the log-likelihood is over, the first ones (0 = all).
+    #[arg(long, default_value_t = eval::DEFAULT_LL_IMAGES)]
+    ll_images: usize,
+    /// Independent AIS chains for the Boltzmann prior's log Z.
+    #[arg(long, default_value_t = eval::DEFAULT_AIS.chains)]
+    ais_chains: usize,
+    /// Steps of AIS's linear schedule from β = 0 to 1, one Gibbs sweep each.
+    #[arg(long, default_value_t = eval::DEFAULT_AIS.temperatures)]
+    ais_temperatures: usize,
 }
 
 #[derive(Debug, Args)]
@@ -318,6 +331,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             check_count("class-samples", args.class_samples, 0, 10_000)?;
             check_count("passes", args.passes, 1, 1000)?;
             check_count("reads-per-call", args.reads_per_call, 1, 10_000)?;
+            check_count("ll-samples", args.ll_samples, 0, 100_000)?;
+            if args.ll_images != 0 {
+                // Two images at least, for a standard error over them.
+                check_count("ll-images", args.ll_images, 2, 1_000_000)
+                    .map_err(|e| anyhow::anyhow!("{e} (or 0 for all test images)"))?;
+            }
+            // Two chains at least, for log Z's standard error.
+            check_count("ais-chains", args.ais_chains, 2, 100_000)?;
+            check_count("ais-temperatures", args.ais_temperatures, 1, 1_000_000)?;
             local::eval(args)
         }
         Command::Serve(args) => serve::serve(*args),

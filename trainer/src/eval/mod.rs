@@ -1,20 +1,25 @@
 //! What a model is measured by: reconstruction error, accuracy through the model, confusion,
-//! nearest training images, inpainting, novelty and a judge's view of generated digits
-//! ([`evaluate`], the report of `trainer eval`). Pure functions of a machine and data; nothing here draws from a training
-//! stream.
+//! nearest training images, inpainting, novelty, a judge's view of generated digits and,
+//! where the prior allows it, the test log-likelihood ([`likelihood`]) ([`evaluate`], the
+//! report of `trainer eval`). Pure functions of a machine and data; nothing here draws from a
+//! training stream.
 
 mod frechet;
 mod judge;
+pub mod likelihood;
 mod novelty;
 mod report;
 
 pub use frechet::{frechet_distance, mean_and_covariance, psd_sqrt, symmetric_eigen};
 pub use judge::{Judge, JudgeOrigin, JudgeSettings, Verdict, cache_dir, cache_key, load_or_train};
+pub use likelihood::{
+    AisSettings, LikelihoodOptions, LikelihoodReport, LogPartition, NoDensity, PriorDensity,
+};
 pub use novelty::{class_histogram, entropy_bits, nearest_distances, nearest_other_distances};
 pub use report::{
-    AccuracyReport, DEFAULT_CLASS_SAMPLES, DEFAULT_INPAINT_PASSES, DEFAULT_READS_PER_CALL,
-    DEFAULT_SAMPLES, EvalOptions, EvalReport, InpaintingReport, JudgeReport, NoveltyReport,
-    evaluate, hidden_mse,
+    AccuracyReport, DEFAULT_AIS, DEFAULT_CLASS_SAMPLES, DEFAULT_INPAINT_PASSES, DEFAULT_LL_IMAGES,
+    DEFAULT_LL_SAMPLES, DEFAULT_READS_PER_CALL, DEFAULT_SAMPLES, EvalOptions, EvalReport,
+    InpaintingReport, JudgeReport, NoveltyReport, evaluate, hidden_mse,
 };
 
 use ndarray::{Array2, ArrayView2, Axis};

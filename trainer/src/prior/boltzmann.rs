@@ -41,6 +41,42 @@ impl BoltzmannParams {
     }
 }
 
+impl BoltzmannParams {
+    /// The energy E(s) = Σ h s + Σ_{i<j} J s s of ±1 units `s` (P ∝ e^{−E}).
+    pub fn energy(&self, s: &[f32]) -> f64 {
+        let n = self.h.len();
+        let mut e = 0.0;
+        for i in 0..n {
+            let x = f64::from(s[i]);
+            let row = &self.j[i * n..(i + 1) * n];
+            let coupled: f64 =
+                row[i + 1..].iter().zip(&s[i + 1..]).map(|(&j, &y)| j * f64::from(y)).sum();
+            e += x * (self.h[i] + coupled);
+        }
+        e
+    }
+
+    /// One sweep of sequential heat-bath updates over one chain at inverse temperature `beta`
+    /// (P ∝ e^{−β E}); returns the change of E. Training samples at β = 1; annealed importance
+    /// sampling ([`crate::eval`]) walks β from 0 to 1.
+    pub fn sweep(&self, beta: f64, s: &mut [i8], rng: &mut impl Rng) -> f64 {
+        let n = self.h.len();
+        let mut change = 0.0;
+        for i in 0..n {
+            let row = &self.j[i * n..(i + 1) * n];
+            let field =
+                self.h[i] + row.iter().zip(s.iter()).map(|(&j, &x)| j * f64::from(x)).sum::<f64>();
+            // E contains field · s_i, so P(s_i = +1) = 1 / (1 + e^{2 β field}). At β = 1 the
+            // product 2β is exactly 2, so training draws are what they were before β existed.
+            let p_up = 1.0 / (1.0 + (2.0 * beta * field).exp());
+            let old = s[i];
+            s[i] = if rng.random::<f64>() < p_up { 1 } else { -1 };
+            change += field * f64::from(s[i] - old);
+        }
+        change
+    }
+}
+
 /// The Gibbs-sampled Boltzmann prior.
 pub struct BoltzmannPrior {
     params: BoltzmannParams,
@@ -57,15 +93,7 @@ impl BoltzmannPrior {
 
     /// One sweep of sequential heat-bath updates over one chain.
     fn sweep(&self, s: &mut [i8], rng: &mut impl Rng) {
-        let n = self.units();
-        for i in 0..n {
-            let row = &self.params.j[i * n..(i + 1) * n];
-            let field = self.params.h[i]
-                + row.iter().zip(s.iter()).map(|(&j, &x)| j * f64::from(x)).sum::<f64>();
-            // E contains field · s_i, so P(s_i = +1) = 1 / (1 + e^{2 field}).
-            let p_up = 1.0 / (1.0 + (2.0 * field).exp());
-            s[i] = if rng.random::<f64>() < p_up { 1 } else { -1 };
-        }
+        self.params.sweep(1.0, s, rng);
     }
 
     /// Runs `chains` (the persistent chains, or a copy of them) for the draw keyed `key`:
@@ -240,6 +268,29 @@ mod tests {
             other => panic!("{other:?}"),
         });
         assert_eq!(twin.draw(500, seed::PICTURES_GENERATED).unwrap().units, seen);
+    }
+
+    #[test]
+    fn energy_counts_each_coupled_pair_once_and_sweeps_report_its_change() {
+        let mut params = BoltzmannParams::new(3, 1, 0);
+        params.h = vec![0.3, -0.5, 0.1];
+        for (a, b, j) in [(0, 1, -0.8), (1, 2, 0.4)] {
+            params.j[a * 3 + b] = j;
+            params.j[b * 3 + a] = j;
+        }
+        // Fields 0.3 + 0.5 + 0.1, couplings −0.8·(1·−1) + 0.4·(−1·1): E = 0.9 + 0.8 − 0.4.
+        assert!((params.energy(&[1.0, -1.0, 1.0]) - 1.3).abs() < 1e-12);
+        let mut rng = seed::prior_draw(9, 0);
+        let mut s = vec![1i8, -1, 1];
+        for beta in [0.0, 0.5, 1.0, 3.0] {
+            let before = params.energy(&s.iter().map(|&x| f32::from(x)).collect::<Vec<_>>());
+            let change = params.sweep(beta, &mut s, &mut rng);
+            let after = params.energy(&s.iter().map(|&x| f32::from(x)).collect::<Vec<_>>());
+            assert!(
+                (after - before - change).abs() < 1e-12,
+                "β {beta}: {change} vs {after} − {before}"
+            );
+        }
     }
 
     #[test]

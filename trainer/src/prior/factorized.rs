@@ -14,6 +14,13 @@ pub struct FactorizedParams {
     pub seed: u64,
 }
 
+impl FactorizedParams {
+    /// log P(s) of ±1 units `s`, exactly: Σ log((1 + s tanh b)/2) = Σ log σ(2 b s).
+    pub fn log_prob(&self, s: &[f32]) -> f64 {
+        self.bias.iter().zip(s).map(|(&b, &x)| f64::from(crate::model::log_lik(x, b))).sum()
+    }
+}
+
 /// A classical baseline prior with independent units (no annealer).
 pub struct FactorizedPrior {
     params: FactorizedParams,

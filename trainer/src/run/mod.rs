@@ -411,6 +411,8 @@ impl Run {
             eval::DEFAULT_READS_PER_CALL,
             crate::seed::eval_generate(options.seed),
         )?;
+        let prior = self.trainer.state().prior;
+        let density = eval::PriorDensity::of(&prior, &eval::DEFAULT_AIS, options.seed).ok();
         let t = &self.trainer;
         let judge = self.judge.get_or_insert_with(|| {
             let settings = eval::JudgeSettings::default();
@@ -423,6 +425,7 @@ impl Run {
             t.test_set(),
             &generated,
             Some(judge),
+            density.as_ref(),
             &options,
         );
         let path = self.dir.join(EVALS_DIR).join(format!("{update:08}.json"));
