@@ -34,6 +34,7 @@ SAMPLES = [
     ("class-bit entropy (bits)", lambda e, m, s: e["novelty"]["class_entropy_bits"], 3),
     ("gen→train", lambda e, m, s: e["novelty"]["generated_to_train"], 3),
     ("gen→other gen", lambda e, m, s: e["novelty"]["generated_to_generated"], 3),
+    ("test log-lik. (nats)", likelihood("log_likelihood"), 2),
 ]
 
 
@@ -97,6 +98,14 @@ if reference:
             f"class their class bits name; judged-class entropy: of the judge's class histogram "
             f"(log2 10 = 3.322 at most).",
         ]
+    lines += [
+        "",
+        "Test log-likelihood: `trainer eval`'s importance-sampled estimate over the first 1000 "
+        "test images, binarised (README, \"Evaluating a run\"); a lower bound in expectation for "
+        "the factorized prior, possibly optimistic for the Boltzmann prior (its log Z by AIS); "
+        "none for the annealer prior, whose distribution is the device's at a β the trainer "
+        "does not know.",
+    ]
     lines += [
         "",
         f"For reference, real test images: nearest training image {n['test_to_train']:.3f}, "
