@@ -2,6 +2,7 @@
 seeds of every eval.json figure, β̂ and chain breaks over each run's last 500 updates, and the
 training wall time. Standard library only."""
 import json
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -56,8 +57,9 @@ def cell(values, digits):
 lines = [
     "# Baselines: the default preset with each prior",
     "",
+    f"Data: {os.environ.get('DATA_NAME', 'data/mnist-10k (shipped)')}. "
     f"Seeds {', '.join(seeds)}; mean ± sample standard deviation over them. Regenerate with "
-    f"`SEEDS=\"{' '.join(seeds)}\" make compare` (bench/compare.sh; release build, in-process "
+    f"`{os.environ.get('REGEN', 'make compare')}` (bench/compare.sh; release build, in-process "
     "emulator unless said). Figures are `trainer eval`'s (README, \"Evaluating a run\"); "
     "β̂ and chain breaks are means over each run's last 500 updates of `metrics.jsonl`.",
     "",
