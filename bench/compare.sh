@@ -5,6 +5,8 @@
 #
 #   make compare                 # seeds 1 2 3 (≈ 15 min on the project's 2-core machine)
 #   SEEDS="1" make compare       # a quick look
+#   DATA=~/usps-gpml DOCS=docs/compare-usps OUT=target/compare-usps \
+#     VARIANTS="annealer boltzmann factorized" make compare   # another data set
 #   EVAL_ONLY=1 make compare     # re-evaluate the runs already under target/compare (after a
 #                                # change to `trainer eval`) and rewrite the table
 #
@@ -18,6 +20,9 @@ SEEDS=${SEEDS:-"1 2 3"}
 OUT=${OUT:-target/compare}
 DOCS=${DOCS:-docs/compare}
 PORT=${PORT:-50071}
+DATA=${DATA:-}
+DATA_ARGS=()
+if [ -n "$DATA" ]; then DATA_ARGS=(--data "$DATA"); fi
 cargo build --release --locked -q -p trainer --bin trainer -p annealer-svc --bin annealer-svc
 EVAL_ONLY=${EVAL_ONLY:-}
 if [ -z "$EVAL_ONLY" ]; then rm -rf "$OUT"; fi
@@ -44,13 +49,18 @@ for v in $VARIANTS; do
     run="$OUT/$v/s$s"
     if [ -z "$EVAL_ONLY" ]; then
       # shellcheck disable=SC2046
-      target/release/trainer train --preset default --seed "$s" $(variant_args "$v") --run "$run" \
-        --quiet > "$OUT/$v-s$s.log" 2>&1
+      target/release/trainer train --preset default --seed "$s" $(variant_args "$v") \
+        "${DATA_ARGS[@]}" --run "$run" --quiet > "$OUT/$v-s$s.log" 2>&1
     fi
     target/release/trainer eval --run "$run" > "$run/eval.txt"
     echo "compare: $v seed $s: $(tail -1 "$OUT/$v-s$s.log")"
   done
   cp "$OUT/$v/s$(echo "$SEEDS" | awk '{print $1}')/pictures/generated.png" "$DOCS/$v-generated.png"
 done
-python3 bench/compare_table.py "$OUT" "$DOCS" "$SEEDS" $VARIANTS
+REGEN="SEEDS=\"$SEEDS\" make compare"
+if [ -n "$DATA" ]; then
+  REGEN="DATA=$DATA DOCS=$DOCS OUT=$OUT VARIANTS=\"$VARIANTS\" $REGEN"
+fi
+DATA_NAME=${DATA:-data/mnist-10k (shipped)} REGEN=$REGEN \
+  python3 bench/compare_table.py "$OUT" "$DOCS" "$SEEDS" $VARIANTS
 echo "compare: wrote $DOCS/README.md"
