@@ -250,7 +250,7 @@ pub struct EvalArgs {
     /// Reads per annealer call when generating (as for `generate`).
     #[arg(long, default_value_t = eval::DEFAULT_READS_PER_CALL)]
     reads_per_call: usize,
-    /// Skip the judge (a classifier trained once per data set, ~10 s, then read from the
+    /// Skip the judge (a classifier trained once per data set in a few seconds, then read from the
     /// cache: $QAHM_CACHE_DIR, else $XDG_CACHE_HOME/qahm, else ~/.cache/qahm).
     #[arg(long)]
     no_judge: bool,
