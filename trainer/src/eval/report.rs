@@ -247,14 +247,13 @@ pub fn judge_report(
     let real = judge.judge(test.pixels());
     let reference = judge.judge(first_rows(train.pixels(), n));
     let histogram = class_histogram(&seen.labels, judge.classes);
-    let mean_of = |v: &[f32]| v.iter().map(|&c| f64::from(c)).sum::<f64>() / v.len().max(1) as f64;
     JudgeReport {
         judge_test_accuracy: judge.test_accuracy,
         agreement: accuracy_of(&seen.labels, &generated.labels),
         judged_entropy_bits: entropy_bits(&histogram),
         judged_histogram: histogram,
-        mean_confidence: mean_of(&seen.confidence),
-        test_mean_confidence: mean_of(&real.confidence),
+        mean_confidence: f64::from(mean(&seen.confidence)),
+        test_mean_confidence: f64::from(mean(&real.confidence)),
         frechet: frechet_distance(seen.features.view(), real.features.view()),
         frechet_train_reference: frechet_distance(reference.features.view(), real.features.view()),
     }

@@ -411,7 +411,7 @@ impl Run {
             eval::DEFAULT_READS_PER_CALL,
             crate::seed::eval_generate(options.seed),
         )?;
-        let prior = self.trainer.state().prior;
+        let prior = self.trainer.prior_state();
         let density = eval::PriorDensity::of(&prior, &eval::DEFAULT_AIS, options.seed).ok();
         let t = &self.trainer;
         let judge = self.judge.get_or_insert_with(|| {

@@ -162,10 +162,15 @@ impl Trainer {
         TrainingState {
             iteration: self.iteration,
             machine: self.machine.clone(),
-            prior: self.prior.state(),
+            prior: self.prior_state(),
             rng: self.rng.clone(),
             wall_seconds: self.wall_seconds(),
         }
+    }
+
+    /// The prior's parameters as a checkpoint holds them (a copy: viewing only).
+    pub fn prior_state(&self) -> crate::prior::PriorState {
+        self.prior.state()
     }
 
     pub fn config(&self) -> &RunConfig {
