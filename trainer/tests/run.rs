@@ -47,10 +47,9 @@ fn straight(config: &RunConfig, dir: &Path) {
     assert_eq!(train(&mut run, None), Stop::Finished);
 }
 
-#[test]
-fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
-    let config = small(PriorKind::Quantum);
-    let (a, b) = (scratch("straight"), scratch("resumed"));
+/// Trains `config` straight through and with a stop after 5 updates, and compares the ends.
+fn resume_is_bit_identical(config: RunConfig, name: &str) {
+    let (a, b) = (scratch(&format!("straight-{name}")), scratch(&format!("resumed-{name}")));
     straight(&config, &a);
     let mut first = Run::create(&b, config, &Connection::default(), &mut |_| {}).unwrap();
     assert_eq!(train(&mut first, Some(5)), Stop::Paused);
@@ -64,6 +63,25 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
     for dir in [a, b] {
         std::fs::remove_dir_all(dir).unwrap();
     }
+}
+
+#[test]
+fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
+    resume_is_bit_identical(small(PriorKind::Quantum), "sgd");
+}
+
+#[test]
+fn a_resumed_adam_run_ends_bit_identical_and_its_checkpoints_carry_the_moments() {
+    // Adam's moments are training state: a resume that restarted them at zero would move
+    // differently from update 6 on, and the final checkpoints would differ.
+    let mut config = small(PriorKind::Factorized);
+    config.schedule.optimizer = trainer::model::Optimizer::Adam;
+    (config.schedule.lr_start, config.schedule.lr_end) = (0.002, 0.001);
+    let dir = scratch("adam-state");
+    straight(&config, &dir);
+    assert!(result(&dir).state.optimizer.is_some(), "the checkpoint holds Adam's moments");
+    std::fs::remove_dir_all(dir).unwrap();
+    resume_is_bit_identical(config, "adam");
 }
 
 /// Pictures and generated digits at three points of a run leave its result bit-identical.

@@ -95,6 +95,7 @@ mod tests {
         "data.side",
         "data.classes",
         "evaluation.full_every",
+        "schedule.optimizer",
     ];
 
     #[test]

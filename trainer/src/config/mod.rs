@@ -119,6 +119,13 @@ impl schema::Setting for Option<Solver> {
     }
 }
 
+impl schema::Setting for crate::model::Optimizer {
+    const KIND: Kind = Kind::Choice(crate::model::Optimizer::NAMES);
+    fn check(&self, _path: &str, _check: &schema::Check) -> Result<(), ConfigError> {
+        Ok(())
+    }
+}
+
 impl schema::Setting for PriorKind {
     const KIND: Kind = Kind::Choice(PriorKind::NAMES);
     fn check(&self, _path: &str, _check: &schema::Check) -> Result<(), ConfigError> {
@@ -203,6 +210,9 @@ section! {
         pub lr_end: f64, flag "lr-end", check open_closed(0.0, 10.0);
         /// Fraction of the run at lr_start before the linear decay to lr_end.
         pub lr_hold_fraction: f64, flag "lr-hold-fraction", check fraction();
+        /// How the networks step along their gradients: sgd (the paper's rule) or adam.
+        #[serde(default)]
+        pub optimizer: crate::model::Optimizer, flag "optimizer", check schema::Check::Free;
     }
 }
 
@@ -329,6 +339,7 @@ impl RunConfig {
                 lr_start: 0.05,
                 lr_end: 0.005,
                 lr_hold_fraction: 0.5,
+                optimizer: crate::model::Optimizer::Sgd,
             },
             prior: PriorConfig {
                 kind: PriorKind::Quantum,
@@ -369,6 +380,7 @@ impl RunConfig {
                     lr_start: 0.005,
                     lr_end: 0.0005,
                     lr_hold_fraction: 0.5,
+                    optimizer: crate::model::Optimizer::Sgd,
                 },
                 prior: PriorConfig {
                     // Algorithm 1 uses one learning rate for every parameter.

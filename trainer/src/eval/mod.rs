@@ -8,6 +8,7 @@ mod frechet;
 mod judge;
 pub mod likelihood;
 mod novelty;
+mod probe;
 mod report;
 
 pub use frechet::{frechet_distance, mean_and_covariance, psd_sqrt, symmetric_eigen};
@@ -16,6 +17,7 @@ pub use likelihood::{
     AisSettings, LikelihoodOptions, LikelihoodReport, LogPartition, NoDensity, PriorDensity,
 };
 pub use novelty::{class_histogram, entropy_bits, nearest_distances, nearest_other_distances};
+pub use probe::{SoftmaxProbe, recognition_accuracy};
 pub use report::{
     AccuracyReport, DEFAULT_AIS, DEFAULT_CLASS_SAMPLES, DEFAULT_INPAINT_PASSES, DEFAULT_LL_IMAGES,
     DEFAULT_LL_SAMPLES, DEFAULT_READS_PER_CALL, DEFAULT_SAMPLES, EvalOptions, EvalReport,

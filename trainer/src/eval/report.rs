@@ -125,6 +125,10 @@ pub struct AccuracyReport {
     /// Class units averaged over `sampled_passes` stochastic passes (`None` with 0 passes).
     pub sampled: Option<f64>,
     pub sampled_passes: usize,
+    /// Through the recognition network: a soft-max read-out of its mean-field top code,
+    /// fitted on the training split ([`super::probe`]); absent without class bits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recognition: Option<f64>,
 }
 
 /// Restoring a hidden part of each test image.
@@ -206,7 +210,13 @@ pub fn evaluate(
         checkpoint: options.checkpoint,
         seed: options.seed,
         test_images: test.len(),
-        accuracy: AccuracyReport { mean_field, sampled, sampled_passes: options.class_samples },
+        accuracy: AccuracyReport {
+            mean_field,
+            sampled,
+            sampled_passes: options.class_samples,
+            recognition: (machine.sizes.classes > 0)
+                .then(|| super::probe::recognition_accuracy(machine, train, test)),
+        },
         reconstruction_mse: reconstruction_error(machine, test, 0),
         inpainting: InpaintingReport {
             hidden: options.hide,
@@ -310,6 +320,12 @@ impl fmt::Display for EvalReport {
         match a.sampled {
             Some(acc) => writeln!(f, "  {:>3} stochastic passes      {acc:.4}", a.sampled_passes)?,
             None => writeln!(f, "  stochastic passes          not measured (--class-samples 0)")?,
+        }
+        if let Some(acc) = a.recognition {
+            writeln!(
+                f,
+                "through the recognition network (soft-max read-out of its top code)  {acc:.4}"
+            )?;
         }
         writeln!(
             f,
@@ -419,7 +435,12 @@ mod tests {
             checkpoint: 3,
             seed: 0,
             test_images: 2,
-            accuracy: AccuracyReport { mean_field: 0.5, sampled: None, sampled_passes: 0 },
+            accuracy: AccuracyReport {
+                mean_field: 0.5,
+                sampled: None,
+                sampled_passes: 0,
+                recognition: None,
+            },
             reconstruction_mse: 0.1,
             inpainting: InpaintingReport {
                 hidden: Region::Bottom,

@@ -103,7 +103,7 @@ impl HelmholtzMachine {
 ///
 /// # Panics
 /// If rows are empty or longer than 256.
-pub fn argmax_rows(scores: ArrayView2<f32>) -> Vec<u8> {
+pub fn argmax_rows<T: PartialOrd + Copy>(scores: ArrayView2<T>) -> Vec<u8> {
     assert!(scores.ncols() > 0 && scores.ncols() <= 256, "argmax over 1..=256 columns");
     scores
         .rows()

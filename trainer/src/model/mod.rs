@@ -27,7 +27,7 @@
 //!
 //! Rooms: `layer` (one layer and its delta rule), `networks` (Q and P and their gradients),
 //! `pieces` (how a phase splits its batch across threads), `machine` (the machine, its wake and
-//! sleep phases), `inference` (reconstruction, generation, classification, inpainting), and the
+//! sleep phases), `optim` (how gradients become steps: the paper's rule or Adam), `inference` (reconstruction, generation, classification, inpainting), and the
 //! hot loops in `kernels` and [`fastmath`].
 
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,7 @@ mod kernels;
 mod layer;
 mod machine;
 mod networks;
+mod optim;
 mod pieces;
 #[cfg(test)]
 mod test_util;
@@ -50,6 +51,7 @@ pub use kernels::{log_lik, sample_pm1, sample_pm1_in_place};
 pub use layer::{Layer, LayerGradient};
 pub use machine::{HelmholtzMachine, SleepStats, WakeStats};
 pub use networks::{Generator, GeneratorGradient, Recognition, RecognitionGradient};
+pub use optim::{AdamState, Optimizer};
 
 /// Errors of the model module.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use super::RunError;
 use crate::config::RunConfig;
 use crate::data::Dataset;
 use crate::eval;
-use crate::model::HelmholtzMachine;
+use crate::model::{AdamState, HelmholtzMachine, Optimizer};
 use crate::prior::{Prior, PriorState};
 use crate::seed::{self, Rng};
 
@@ -67,6 +67,9 @@ pub struct TrainingState {
     pub prior: PriorState,
     /// The run's main stream (see [`crate::seed::run_stream`]).
     pub rng: Rng,
+    /// Adam's moments (`schedule.optimizer = "adam"`); absent for the paper's rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer: Option<AdamState>,
     /// Wall time spent training so far, over every invocation (not part of the model state).
     #[serde(default)]
     pub wall_seconds: f64,
@@ -85,6 +88,8 @@ pub struct Trainer {
     config: RunConfig,
     machine: HelmholtzMachine,
     prior: Box<dyn Prior + Send>,
+    /// Adam's moments when the config asks for Adam.
+    adam: Option<AdamState>,
     rng: Rng,
     iteration: u64,
     train: Dataset,
@@ -127,8 +132,28 @@ impl Trainer {
                 let mut machine = HelmholtzMachine::new(config.sizes(), init_std, &mut rng)?;
                 machine.set_visible_bias_from_data(train_visible.view());
                 let prior_state = prior.state();
-                TrainingState { iteration: 0, machine, prior: prior_state, rng, wall_seconds: 0.0 }
+                TrainingState {
+                    iteration: 0,
+                    machine,
+                    prior: prior_state,
+                    rng,
+                    optimizer: None,
+                    wall_seconds: 0.0,
+                }
             }
+        };
+        let mut state = state;
+        state.optimizer = match (config.schedule.optimizer, state.optimizer.take()) {
+            (Optimizer::Sgd, _) => None,
+            (Optimizer::Adam, Some(adam)) if adam.fits(&state.machine) => Some(adam),
+            (Optimizer::Adam, Some(_)) => {
+                return Err(crate::model::ModelError::Shapes(
+                    "the checkpoint's Adam moments do not fit its machine".into(),
+                )
+                .into());
+            }
+            // A run switched to Adam at a resume starts its moments at zero, as Adam does.
+            (Optimizer::Adam, None) => Some(AdamState::new(&state.machine)),
         };
         Ok(Self::assemble(config, state, prior, train, test, train_visible))
     }
@@ -146,6 +171,7 @@ impl Trainer {
             config,
             machine: state.machine,
             prior,
+            adam: state.optimizer,
             rng: state.rng,
             iteration: state.iteration,
             train,
@@ -164,6 +190,7 @@ impl Trainer {
             machine: self.machine.clone(),
             prior: self.prior_state(),
             rng: self.rng.clone(),
+            optimizer: self.adam.clone(),
             wall_seconds: self.wall_seconds(),
         }
     }
@@ -266,8 +293,13 @@ impl Trainer {
         let t1 = Instant::now();
         let (sleep_grad, sleep) = self.machine.sleep_gradient(draw.units.view(), &mut sleep_rng);
         let t2 = Instant::now();
-        self.machine.generator.apply(&wake_grad, lr);
-        self.machine.recognition.apply(&sleep_grad, lr);
+        match &mut self.adam {
+            Some(adam) => adam.apply(&mut self.machine, &wake_grad, &sleep_grad, lr),
+            None => {
+                self.machine.generator.apply(&wake_grad, lr);
+                self.machine.recognition.apply(&sleep_grad, lr);
+            }
+        }
         let gap = self.prior.update(&draw, wake.u2.view(), self.config.prior_lr(it));
         let t3 = Instant::now();
         self.iteration += 1;
