@@ -3,7 +3,7 @@
 # schedule and seeds, then `trainer eval` on each run; writes docs/compare/README.md (mean ± std
 # over the seeds of every figure, plus wall time) and copies seed 1's generated digits beside it.
 #
-#   make compare                 # seeds 1 2 3 (≈ 15 min on the project's 2-core machine)
+#   make compare                 # seeds 1 2 3 (≈ 55 min on the project's 2-core machine)
 #   SEEDS="1" make compare       # a quick look
 #   DATA=~/usps-gpml DOCS=docs/compare-usps OUT=target/compare-usps \
 #     VARIANTS="annealer boltzmann factorized" make compare   # another data set
@@ -13,7 +13,9 @@
 # Variants: annealer at the preset's anneal time and at 5 µs (paper), annealer with ICE noise
 # off (annealer-svc with --sigma-h 0 --sigma-j 0 and the in-process default's device seed 7,
 # so only the noise differs), the annealer on the Advantage2 profile, Gibbs-Boltzmann and
-# factorized priors.
+# factorized priors; and the Boltzmann twin trained 20 times longer (1000 epochs, seed LONG_SEEDS:
+# the first of SEEDS unless set; about 7 min a seed), which shows how far training length alone
+# takes the samples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-"1 2 3"}
@@ -41,11 +43,20 @@ variant_args() {
     annealer-advantage2) echo "--prior quantum --solver Advantage2_system1.5" ;;
     boltzmann) echo "--prior boltzmann" ;;
     factorized) echo "--prior factorized" ;;
+    boltzmann-long) echo "--prior boltzmann --epochs 1000" ;;
   esac
 }
-VARIANTS=${VARIANTS:-"annealer annealer-5us annealer-noise-off annealer-advantage2 boltzmann factorized"}
+FIRST_SEED=$(echo "$SEEDS" | awk '{print $1}')
+LONG_SEEDS=${LONG_SEEDS:-$FIRST_SEED}
+variant_seeds() {
+  case "$1" in
+    boltzmann-long) echo "$LONG_SEEDS" ;;
+    *) echo "$SEEDS" ;;
+  esac
+}
+VARIANTS=${VARIANTS:-"annealer annealer-5us annealer-noise-off annealer-advantage2 boltzmann factorized boltzmann-long"}
 for v in $VARIANTS; do
-  for s in $SEEDS; do
+  for s in $(variant_seeds "$v"); do
     run="$OUT/$v/s$s"
     if [ -z "$EVAL_ONLY" ]; then
       # shellcheck disable=SC2046
@@ -55,7 +66,7 @@ for v in $VARIANTS; do
     target/release/trainer eval --run "$run" > "$run/eval.txt"
     echo "compare: $v seed $s: $(tail -1 "$OUT/$v-s$s.log")"
   done
-  cp "$OUT/$v/s$(echo "$SEEDS" | awk '{print $1}')/pictures/generated.png" "$DOCS/$v-generated.png"
+  cp "$OUT/$v/s$(variant_seeds "$v" | awk '{print $1}')/pictures/generated.png" "$DOCS/$v-generated.png"
 done
 REGEN="SEEDS=\"$SEEDS\" make compare"
 if [ -n "$DATA" ]; then

@@ -68,25 +68,128 @@ lines = [
 reference = None
 
 
+def runs_of(v):
+    """The seeds variant v was run with (compare.sh runs the long twin on fewer), and a label
+    that says so."""
+    present = [s for s in seeds if (out / v / f"s{s}" / "eval.json").exists()]
+    label = v if len(present) == len(seeds) else f"{v} (seed {', '.join(present)})"
+    return present, label
+
+
+def values(v, f):
+    """f(eval.json, metrics rows, summary.json) for each of variant v's runs."""
+    result = []
+    for s in runs_of(v)[0]:
+        run = out / v / f"s{s}"
+        e = json.loads((run / "eval.json").read_text())
+        m = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l]
+        summary = json.loads((run / "summary.json").read_text())
+        result.append(f(e, m, summary))
+    return result
+
+
 def table(columns):
     global reference
     rows = ["| prior | " + " | ".join(c[0] for c in columns) + " |", "|" + "---|" * (len(columns) + 1)]
     for v in variants:
-        cols = [[] for _ in columns]
-        for s in seeds:
-            run = out / v / f"s{s}"
-            e = json.loads((run / "eval.json").read_text())
-            m = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l]
-            summary = json.loads((run / "summary.json").read_text())
-            reference = e
-            for i, (_, f, _) in enumerate(columns):
-                cols[i].append(f(e, m, summary))
-        rows.append(f"| {v} | " + " | ".join(cell(c, d) for c, (_, _, d) in zip(cols, columns)) + " |")
+        present, label = runs_of(v)
+        if not present:
+            continue
+        reference = json.loads((out / v / f"s{present[0]}" / "eval.json").read_text())
+        cells = [cell(values(v, f), d) for (_, f, d) in columns]
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
     return rows
+
+
+# Issue 15 §4: what the default preset (the annealer prior, 2000Q profile) must reach, mean over
+# the seeds, and be no worse than the Boltzmann twin at (higher is better for each).
+# Mode collapse shows as generated digits closer to one another than real digits are: the
+# target is a mean nearest-other-sample distance at least 90 % of the real test images'
+# (a collapsed generator repeats itself). The targets were set for the shipped data only.
+TARGETS = [
+    ("test accuracy (mean-field) ≥ 0.90", lambda e, m, s: e["accuracy"]["mean_field"], 0.90, 4),
+    ("judge agreement ≥ 0.70", judge("agreement"), 0.70, 4),
+    ("judged-class entropy ≥ 3.25 bits", judge("judged_entropy_bits"), 3.25, 3),
+    (
+        "no collapse: nearest other sample ≥ 0.90 × real test images'",
+        lambda e, m, s: e["novelty"]["generated_to_generated"] / e["novelty"]["test_to_test"],
+        0.90,
+        3,
+    ),
+]
+# A budget, not a figure to match the twin on.
+WALL = ("training wall time ≤ 600 s", lambda e, m, s: s["wall_seconds"], 600.0, 0)
+
+
+def targets(model, twin, long_twin):
+    """The targets table: each figure for the default preset, the twin, their difference (±
+    its standard error over the seeds) and, where it was run, the twin trained far longer."""
+    long_label = runs_of(long_twin)[1] if long_twin else None
+    head = ["target", f"{model}", f"{twin} twin", f"{model} − twin"]
+    head += [long_label] if long_label else []
+    head += ["target met", "no worse than the twin"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    missed = []
+    for name, f, goal, digits in TARGETS + [WALL]:
+        budget = (name, f, goal, digits) == WALL
+        a, b = values(model, f), values(twin, f)
+        ma, mb = statistics.fmean(a), statistics.fmean(b)
+        se = (
+            (statistics.variance(a) / len(a) + statistics.variance(b) / len(b)) ** 0.5
+            if len(a) > 1 and len(b) > 1
+            else 0.0
+        )
+        reached = ma <= goal if budget else ma >= goal
+        row = [name, cell(a, digits), cell(b, digits), f"{ma - mb:+.{digits}f} ± {se:.{digits}f}"]
+        if long_label:
+            row.append(cell(values(long_twin, f), digits))
+        row.append("yes" if reached else "**no**")
+        if budget:
+            row.append("—")
+            level = True
+        else:
+            level = ma >= mb
+            noise = " (within one standard error)" if not level and mb - ma < se else ""
+            row.append("yes" if level else f"**no**{noise}")
+        if not (reached and level):
+            missed.append(name)
+        rows.append("| " + " | ".join(row) + " |")
+    return rows, missed
 
 
 lines += ["## The model: inference, reconstruction, the device", ""] + table(MODEL)
 lines += ["", "## Its samples, as a judge sees them", ""] + table(SAMPLES)
+shipped = os.environ.get("DATA_NAME", "data/mnist-10k (shipped)").endswith("(shipped)")
+if shipped and all(v in variants and runs_of(v)[0] for v in ("annealer", "boltzmann")):
+    long_twin = "boltzmann-long" if "boltzmann-long" in variants and runs_of("boltzmann-long")[0] else None
+    rows, missed = targets("annealer", "boltzmann", long_twin)
+    lines += ["", "## The default preset against its targets (issue 15 §4)", ""] + rows
+    lines += [
+        "",
+        "Mean over the seeds; the difference's ± is its standard error. "
+        + (
+            f"Missed (below the target, or behind the twin): {'; '.join(missed)}. "
+            if missed
+            else "Every target met. "
+        )
+        + "The twin is the same networks and schedule with a Boltzmann machine sampled by "
+        "persistent Gibbs chains in place of the annealer: where it misses a target too, the "
+        "shortfall is the networks' and the schedule's, not the annealer's"
+        + (
+            "; the long twin (1000 epochs; its wall time on the same "
+            "machine) shows how far training length alone goes."
+            if long_twin
+            else "."
+        ),
+    ]
+    if long_twin:
+        last = lambda e, m, s: m[-1]["iteration"]
+        ratio = statistics.fmean(values(long_twin, last)) / statistics.fmean(values("annealer", last))
+        wall = statistics.fmean(values("annealer", WALL[1])) * ratio
+        lines[-1] += (
+            f" The annealer prior trained as long ({ratio:.0f} times the updates) would take about "
+            f"{wall / 60:.0f} min at its default run's pace on this machine."
+        )
 if reference:
     n = reference["novelty"]
     j = reference.get("judge")

@@ -258,9 +258,9 @@ refused! {
     annealing_chain_strength_beyond_j_range_is_refused: "annealing.chain_strength" = "-2", solver
         => "-2 is outside DW_2000Q_5's j_range [-1, 1]";
     annealing_reads_per_call_above_the_solvers_limit_is_refused: "annealing.reads_per_call" = "5000", solver
-        // (1,000,000 µs run duration − 1000 µs programming thermalization) / (20 µs anneal
-        // + 198.4 µs readout) = 4574.2 reads.
-        => "5000 is outside [0, 4574] (DW_2000Q_5 takes at most 4574 reads per call at 20 µs; 0 = that limit)";
+        // (1,000,000 µs run duration − 1000 µs programming thermalization) / (40 µs anneal
+        // + 198.4 µs readout) = 4190.4 reads.
+        => "5000 is outside [0, 4190] (DW_2000Q_5 takes at most 4190 reads per call at 40 µs; 0 = that limit)";
     annealing_programming_thermalization_beyond_the_solvers_range_is_refused:
         "annealing.programming_thermalization" = "20000", solver
         => "20000 µs is outside DW_2000Q_5's range [0, 10000] µs";
