@@ -1,6 +1,7 @@
 """Aggregates bench/compare.sh's runs into docs/compare/README.md: mean ± sample std over the
 seeds of every eval.json figure, β̂ and chain breaks over each run's last 500 updates, and the
 training wall time. Standard library only."""
+import functools
 import json
 import os
 import statistics
@@ -76,16 +77,18 @@ def runs_of(v):
     return present, label
 
 
+@functools.cache
+def load(v, s):
+    """A run's eval.json, metrics rows and summary.json, read once for every column."""
+    run = out / v / f"s{s}"
+    e = json.loads((run / "eval.json").read_text())
+    m = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l]
+    return e, m, json.loads((run / "summary.json").read_text())
+
+
 def values(v, f):
     """f(eval.json, metrics rows, summary.json) for each of variant v's runs."""
-    result = []
-    for s in runs_of(v)[0]:
-        run = out / v / f"s{s}"
-        e = json.loads((run / "eval.json").read_text())
-        m = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l]
-        summary = json.loads((run / "summary.json").read_text())
-        result.append(f(e, m, summary))
-    return result
+    return [f(*load(v, s)) for s in runs_of(v)[0]]
 
 
 def table(columns):
