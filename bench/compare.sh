@@ -9,6 +9,8 @@
 #     VARIANTS="annealer boltzmann factorized" make compare   # another data set
 #   EVAL_ONLY=1 make compare     # re-evaluate the runs already under target/compare (after a
 #                                # change to `trainer eval`) and rewrite the table
+#   TRAIN_ARGS="--wake-samples 1 --wake-recognition 0" DOCS=docs/compare-plain-wake \
+#     OUT=target/compare-plain-wake make compare   # every variant with other training flags
 #
 # Variants: annealer at the preset's anneal time and at 5 µs (paper), annealer with ICE noise
 # off (annealer-svc with --sigma-h 0 --sigma-j 0 and the in-process default's device seed 7,
@@ -25,6 +27,8 @@ PORT=${PORT:-50071}
 DATA=${DATA:-}
 DATA_ARGS=()
 if [ -n "$DATA" ]; then DATA_ARGS=(--data "$DATA"); fi
+# Flags added to every training run (after the variant's own).
+TRAIN_ARGS=${TRAIN_ARGS:-}
 cargo build --release --locked -q -p trainer --bin trainer -p annealer-svc --bin annealer-svc
 EVAL_ONLY=${EVAL_ONLY:-}
 if [ -z "$EVAL_ONLY" ]; then rm -rf "$OUT"; fi
@@ -54,14 +58,15 @@ variant_seeds() {
     *) echo "$SEEDS" ;;
   esac
 }
-VARIANTS=${VARIANTS:-"annealer annealer-5us annealer-noise-off annealer-advantage2 boltzmann factorized boltzmann-long"}
+ALL_VARIANTS="annealer annealer-5us annealer-noise-off annealer-advantage2 boltzmann factorized boltzmann-long"
+VARIANTS=${VARIANTS:-$ALL_VARIANTS}
 for v in $VARIANTS; do
   for s in $(variant_seeds "$v"); do
     run="$OUT/$v/s$s"
     if [ -z "$EVAL_ONLY" ]; then
-      # shellcheck disable=SC2046
+      # shellcheck disable=SC2046,SC2086
       target/release/trainer train --preset default --seed "$s" $(variant_args "$v") \
-        "${DATA_ARGS[@]}" --run "$run" --quiet > "$OUT/$v-s$s.log" 2>&1
+        $TRAIN_ARGS "${DATA_ARGS[@]}" --run "$run" --quiet > "$OUT/$v-s$s.log" 2>&1
     fi
     target/release/trainer eval --run "$run" > "$run/eval.txt"
     echo "compare: $v seed $s: $(tail -1 "$OUT/$v-s$s.log")"
@@ -69,9 +74,12 @@ for v in $VARIANTS; do
   cp "$OUT/$v/s$(variant_seeds "$v" | awk '{print $1}')/pictures/generated.png" "$DOCS/$v-generated.png"
 done
 REGEN="SEEDS=\"$SEEDS\" make compare"
-if [ -n "$DATA" ]; then
-  REGEN="DATA=$DATA DOCS=$DOCS OUT=$OUT VARIANTS=\"$VARIANTS\" $REGEN"
+if [ -n "$DATA" ] || [ -n "$TRAIN_ARGS" ] || [ "$DOCS" != docs/compare ] ||
+  [ "$VARIANTS" != "$ALL_VARIANTS" ]; then
+  REGEN="DOCS=$DOCS OUT=$OUT VARIANTS=\"$VARIANTS\" $REGEN"
 fi
+if [ -n "$DATA" ]; then REGEN="DATA=$DATA $REGEN"; fi
+if [ -n "$TRAIN_ARGS" ]; then REGEN="TRAIN_ARGS=\"$TRAIN_ARGS\" $REGEN"; fi
 DATA_NAME=${DATA:-data/mnist-10k (shipped)} REGEN=$REGEN \
   python3 bench/compare_table.py "$OUT" "$DOCS" "$SEEDS" $VARIANTS
 echo "compare: wrote $DOCS/README.md"

@@ -136,6 +136,12 @@ pub fn eval_ais(seed: u64, chain: u64) -> Rng {
     Rng::seed_from_u64(mix(mix(seed ^ 0xE7A1, 4), chain))
 }
 
+/// The renderings of test images (sampled reconstructions) the novelty figures compare
+/// generated digits with, in `eval --seed seed`.
+pub fn eval_render(seed: u64) -> Rng {
+    Rng::seed_from_u64(mix(seed ^ 0xE7A1, 5))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,6 +96,8 @@ mod tests {
         "data.classes",
         "evaluation.full_every",
         "schedule.optimizer",
+        "schedule.wake_samples",
+        "schedule.wake_recognition",
     ];
 
     #[test]

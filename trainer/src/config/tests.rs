@@ -44,6 +44,22 @@ fn paper_schedule_holds_then_decays_linearly() {
         (c.batch_size(), c.annealing.num_reads, c.annealing.annealing_time),
         (8000, 1000, 5.0)
     );
+    // Algorithm 1's wake phase: Q's one sample, and Q learns from dreams only.
+    assert_eq!(c.wake_rule(), crate::model::WakeRule::PAPER);
+}
+
+#[test]
+fn a_config_written_before_the_wake_rule_existed_keeps_the_papers_wake_phase() {
+    let mut c = RunConfig::preset(Preset::Default);
+    assert_ne!(c.wake_rule(), crate::model::WakeRule::PAPER);
+    let mut text = toml::to_string(&c).unwrap();
+    text = text
+        .lines()
+        .filter(|l| !l.starts_with("wake_samples") && !l.starts_with("wake_recognition"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    c = toml::from_str(&text).unwrap();
+    assert_eq!(c.wake_rule(), crate::model::WakeRule::PAPER);
 }
 
 #[test]

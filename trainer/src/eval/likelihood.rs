@@ -31,12 +31,12 @@
 
 use std::fmt;
 
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis, s};
+use ndarray::{ArrayView1, ArrayView2, Axis, s};
 use rand::Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{HelmholtzMachine, log_lik, sample_pm1_in_place};
+use crate::model::{HelmholtzMachine, sample_pm1_in_place};
 use crate::prior::{BoltzmannParams, FactorizedParams, PriorState};
 use crate::seed;
 
@@ -201,31 +201,10 @@ fn log_weights<R: Rng + ?Sized>(
     k: usize,
     rng: &mut R,
 ) -> Vec<f64> {
-    let (q, p) = (&machine.recognition, &machine.generator);
-    let a1 = q.v_to_u1.activation(input.insert_axis(Axis(0)));
     // The sampler draws +1 with probability (1 + m)/2 from 24-bit uniforms, within 2⁻²⁴ of
     // the σ(2a) that ℓ scores: a bias far below the figures' precision.
-    let mut u1 = Array2::from_shape_fn((k, a1.ncols()), |(_, j)| a1[[0, j]].tanh());
-    sample_pm1_in_place(u1.view_mut(), rng);
-    let a2 = q.u1_to_u2.activation(u1.view());
-    let mut u2 = a2.mapv(f32::tanh);
-    sample_pm1_in_place(u2.view_mut(), rng);
-    let top = p.u2_to_u1.activation(u2.view());
-    let bottom = p.u1_to_v.activation(u1.view());
-    (0..k)
-        .map(|r| {
-            let log_p = log_lik_sum(target, bottom.row(r))
-                + log_lik_sum(u1.row(r), top.row(r))
-                + prior.log_prob(u2.row(r).as_slice().expect("rows of an owned array"));
-            let log_q = log_lik_sum(u1.row(r), a1.row(0)) + log_lik_sum(u2.row(r), a2.row(r));
-            log_p - log_q
-        })
-        .collect()
-}
-
-/// Σ_j log P(y_j | a_j) for ±1 units `y` with activations `a`, summed in f64.
-fn log_lik_sum(y: ArrayView1<f32>, a: ArrayView1<f32>) -> f64 {
-    y.iter().zip(a).map(|(&y, &a)| f64::from(log_lik(y, a))).sum()
+    let codes = machine.recognition_codes(input.insert_axis(Axis(0)), k, rng);
+    machine.log_weights(target.insert_axis(Axis(0)), &codes, k, &|u2| prior.log_prob(u2))
 }
 
 /// log((1/n) Σ e^{x_i}), computed about the largest term so that nothing overflows.
@@ -276,7 +255,7 @@ mod tests {
     use super::*;
     use crate::model::{Layer, LayerSizes};
     use approx::assert_abs_diff_eq;
-    use ndarray::Array1;
+    use ndarray::{Array1, Array2};
     use rand::SeedableRng;
     use rand_distr::StandardNormal;
 

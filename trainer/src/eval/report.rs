@@ -160,6 +160,13 @@ pub struct NoveltyReport {
     pub generated_to_generated: f32,
     /// The same among the compared test images.
     pub test_to_test: f32,
+    /// The same among renderings of the compared test images: each drawn as a generated
+    /// digit is (u2 from Q given the image, u1 ~ P(u1 | u2), the generator's mean pixels).
+    /// The generator's means are smoother than real images, which alone brings digits
+    /// closer together; its renderings of real, varied digits say how close "as varied as
+    /// the data, drawn by this generator" is. Absent in reports older than it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendered_to_rendered: Option<f32>,
     /// Generated digits per class (the most probable class of their class bits).
     pub class_histogram: Vec<u64>,
     /// Entropy of that histogram in bits.
@@ -201,9 +208,16 @@ pub fn evaluate(
     let compared = generated.pixels.nrows().min(test.len());
     let test_part = test.pixels().slice_move(ndarray::s![..compared, ..]);
     let histogram = class_histogram(&generated.labels, machine.sizes.classes);
+    let test_visible = test.visible();
+    let rendered = machine
+        .reconstruct_sampled(
+            test_visible.slice(ndarray::s![..compared, ..]),
+            &mut seed::eval_render(options.seed),
+        )
+        .visible;
     let likelihood =
         prior.zip(options.likelihood).filter(|_| test.len() >= 2).map(|(prior, ll)| {
-            likelihood::estimate(machine, prior, test.visible().view(), &ll, options.seed)
+            likelihood::estimate(machine, prior, test_visible.view(), &ll, options.seed)
         });
 
     EvalReport {
@@ -236,6 +250,7 @@ pub fn evaluate(
             test_to_train: mean(&nearest_distances(test_part, train.pixels(), width)),
             generated_to_generated: mean(&nearest_other_distances(generated.pixels.view(), width)),
             test_to_test: mean(&nearest_other_distances(test_part, width)),
+            rendered_to_rendered: Some(mean(&nearest_other_distances(rendered.view(), width))),
             class_entropy_bits: entropy_bits(&histogram),
             max_entropy_bits: (machine.sizes.classes.max(1) as f64).log2(),
             class_histogram: histogram,
@@ -357,6 +372,9 @@ impl fmt::Display for EvalReport {
             "  to another of its own set   {:>9.3} {:>8.3}",
             n.generated_to_generated, n.test_to_test
         )?;
+        if let Some(rendered) = n.rendered_to_rendered {
+            writeln!(f, "  test images as the generator draws them, to another: {rendered:.3}")?;
+        }
         let counts: Vec<String> = n.class_histogram.iter().map(u64::to_string).collect();
         writeln!(
             f,
@@ -456,6 +474,7 @@ mod tests {
                 test_to_train: 1.0,
                 generated_to_generated: 1.0,
                 test_to_test: 1.0,
+                rendered_to_rendered: None,
                 class_histogram: vec![1, 1],
                 class_entropy_bits: 1.0,
                 max_entropy_bits: 1.0,

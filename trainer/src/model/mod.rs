@@ -27,13 +27,14 @@
 //!
 //! Rooms: `layer` (one layer and its delta rule), `networks` (Q and P and their gradients),
 //! `pieces` (how a phase splits its batch across threads), `machine` (the machine, its wake and
-//! sleep phases), `optim` (how gradients become steps: the paper's rule or Adam), `inference` (reconstruction, generation, classification, inpainting), and the
+//! sleep phases), `importance` (importance weights of recognition samples), `optim` (how gradients become steps: the paper's rule or Adam), `inference` (reconstruction, generation, classification, inpainting), and the
 //! hot loops in `kernels` and [`fastmath`].
 
 use serde::{Deserialize, Serialize};
 
 pub mod fastmath;
 mod generate;
+mod importance;
 mod inference;
 mod kernels;
 mod layer;
@@ -45,11 +46,12 @@ mod pieces;
 mod test_util;
 
 pub use generate::{Generated, generate};
+pub use importance::log_lik_sum;
 pub use inference::{Inpainting, Reconstruction, Region, argmax_rows, region_mask};
 pub(crate) use kernels::mat_mul;
 pub use kernels::{log_lik, sample_pm1, sample_pm1_in_place};
 pub use layer::{Layer, LayerGradient};
-pub use machine::{HelmholtzMachine, SleepStats, WakeStats};
+pub use machine::{HelmholtzMachine, SleepStats, WakeGradient, WakeRule, WakeStats};
 pub use networks::{Generator, GeneratorGradient, Recognition, RecognitionGradient};
 pub use optim::{AdamState, Optimizer};
 

@@ -43,6 +43,14 @@ pub struct GeneratorGradient {
     pub u1_to_v: LayerGradient,
 }
 
+impl RecognitionGradient {
+    /// `self += other`, layer by layer.
+    pub fn accumulate(&mut self, other: &RecognitionGradient) {
+        self.v_to_u1.accumulate(&other.v_to_u1);
+        self.u1_to_u2.accumulate(&other.u1_to_u2);
+    }
+}
+
 impl Recognition {
     /// Samples `(u1, u2)` from Q given visible vectors `v` `[batch, visible]`:
     /// `u1 ~ Q(u1 | v)`, `u2 ~ Q(u2 | u1)`; u1's draws come first.

@@ -7,7 +7,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{Draw, MomentGap, Moments, Prior, PriorError, PriorState};
+use super::{Draw, LogDensity, MomentGap, Moments, Prior, PriorError, PriorState};
 use crate::seed;
 
 /// Extra Gibbs sweeps when a draw changes the number of chains, so that copies of one
@@ -44,16 +44,7 @@ impl BoltzmannParams {
 impl BoltzmannParams {
     /// The energy E(s) = Σ h s + Σ_{i<j} J s s of ±1 units `s` (P ∝ e^{−E}).
     pub fn energy(&self, s: &[f32]) -> f64 {
-        let n = self.h.len();
-        let mut e = 0.0;
-        for i in 0..n {
-            let x = f64::from(s[i]);
-            let row = &self.j[i * n..(i + 1) * n];
-            let coupled: f64 =
-                row[i + 1..].iter().zip(&s[i + 1..]).map(|(&j, &y)| j * f64::from(y)).sum();
-            e += x * (self.h[i] + coupled);
-        }
-        e
+        super::ising_energy(&self.h, &self.j, s)
     }
 
     /// One sweep of sequential heat-bath updates over one chain at inverse temperature `beta`
@@ -171,6 +162,11 @@ impl Prior for BoltzmannPrior {
         }
         let pairs = (n * n.saturating_sub(1) / 2).max(1) as f64;
         MomentGap { linear: linear / n.max(1) as f64, quadratic: quadratic / pairs }
+    }
+
+    fn log_density(&self) -> LogDensity {
+        // The chains sample e^{−E} at β = 1.
+        LogDensity { h: self.params.h.clone(), j: self.params.j.clone(), beta: 1.0 }
     }
 
     fn state(&self) -> PriorState {

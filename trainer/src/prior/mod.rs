@@ -73,6 +73,12 @@ pub struct Draw {
     /// Hamiltonian the trainer programmed ([`temperature`]); `None` for classical priors, or
     /// when the reads admit no finite estimate.
     pub beta_hat: Option<f64>,
+    /// The same for the logical units: the pseudo-likelihood β of the draw's majority-voted
+    /// samples on the logical Hamiltonian (chains' fields and couplings summed). Chains freeze
+    /// before single qubits do, so the logical samples can be hotter than the physical reads
+    /// say; this is the temperature of the distribution the model's prior actually is.
+    /// `None` for classical priors or without a finite estimate.
+    pub logical_beta_hat: Option<f64>,
 }
 
 impl Draw {
@@ -85,6 +91,7 @@ impl Draw {
             qpu_access_us: 0.0,
             chain_breaks: 0.0,
             beta_hat: None,
+            logical_beta_hat: None,
         }
     }
 }
@@ -125,6 +132,41 @@ pub trait Prior {
     fn view(&mut self, n: usize, per_call: usize, stream: u64) -> Result<Array2<f32>, PriorError>;
     /// The parameters, for checkpoints.
     fn state(&self) -> PriorState;
+    /// The prior's log-probability as the trainer knows it, up to a constant: what the wake
+    /// phase weighs its recognition samples with ([`crate::model::WakeRule`]).
+    fn log_density(&self) -> LogDensity;
+}
+
+/// An unnormalised log-density over ±1 units, `log p̃(s) = −β E(s)` with the Ising energy
+/// `E(s) = Σ h s + Σ_{i<j} J s s` (the form of every prior here).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogDensity {
+    pub h: Vec<f64>,
+    /// Row-major `[units, units]`; only the upper triangle (i < j) is read.
+    pub j: Vec<f64>,
+    pub beta: f64,
+}
+
+impl LogDensity {
+    /// `−β E(s)`.
+    pub fn log_unnormalised(&self, s: &[f32]) -> f64 {
+        -self.beta * ising_energy(&self.h, &self.j, s)
+    }
+}
+
+/// The Ising energy `Σ h s + Σ_{i<j} J s s` of ±1 units `s`; `j` row-major `[n, n]`, upper
+/// triangle read.
+pub(crate) fn ising_energy(h: &[f64], j: &[f64], s: &[f32]) -> f64 {
+    let n = h.len();
+    let mut e = 0.0;
+    for i in 0..n {
+        let x = f64::from(s[i]);
+        let row = &j[i * n..(i + 1) * n];
+        let coupled: f64 =
+            row[i + 1..].iter().zip(&s[i + 1..]).map(|(&j, &y)| j * f64::from(y)).sum();
+        e += x * (h[i] + coupled);
+    }
+    e
 }
 
 /// Serialisable parameters of any prior.

@@ -12,7 +12,8 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Draw, MomentGap, Moments, Prior, PriorError, PriorState, mean_abs_diff, moments, temperature,
+    Draw, LogDensity, MomentGap, Moments, Prior, PriorError, PriorState, mean_abs_diff, moments,
+    temperature,
 };
 use crate::annealer::Annealer;
 use crate::embedding::Embedding;
@@ -33,6 +34,12 @@ pub struct QuantumParams {
     pub j: Vec<f64>,
     /// Seed of the annealer requests and of majority-vote tie breaks.
     pub seed: u64,
+    /// The logical units' inverse temperature as last estimated from a training draw
+    /// ([`Draw::logical_beta_hat`]): the wake phase's importance weights read the prior as
+    /// e^{−β E} of the logical Hamiltonian programmed, all the trainer knows of what the
+    /// device samples. Absent before the first estimate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wake_beta: Option<f64>,
 }
 
 /// Annealer settings of the quantum prior.
@@ -105,7 +112,7 @@ impl QuantumParams {
             }
         }
         let h = vec![0.0; qubits.len()];
-        QuantumParams { embedding, qubits, unit_of, h, couplers, j, seed }
+        QuantumParams { embedding, qubits, unit_of, h, couplers, j, seed, wake_beta: None }
     }
 }
 
@@ -332,6 +339,28 @@ pub fn replicate(units: ArrayView2<f32>, unit_of: &[u32]) -> Array2<f32> {
     units.select(Axis(1), &columns)
 }
 
+impl QuantumPrior {
+    /// The logical Ising model the embedding programs: each unit's field is its chain's fields
+    /// summed, each pair's coupling the couplers between their chains summed (pairs `u < v`,
+    /// ascending). Couplers inside a chain add a constant on intact (majority-voted) states.
+    fn logical_hamiltonian(&self) -> (Vec<f64>, Vec<(u32, u32)>, Vec<f64>) {
+        let n = self.num_units();
+        let mut h = vec![0.0; n];
+        for (&field, &unit) in self.params.h.iter().zip(&self.params.unit_of) {
+            h[unit as usize] += field;
+        }
+        let mut pairs = std::collections::BTreeMap::new();
+        for (&(a, b), &coupling) in self.params.couplers.iter().zip(&self.params.j) {
+            let (u, v) = (self.params.unit_of[a as usize], self.params.unit_of[b as usize]);
+            if u != v {
+                *pairs.entry((u.min(v), u.max(v))).or_insert(0.0) += coupling;
+            }
+        }
+        let (couplers, j) = pairs.into_iter().unzip();
+        (h, couplers, j)
+    }
+}
+
 impl Prior for QuantumPrior {
     fn num_units(&self) -> usize {
         self.params.embedding.chains.len()
@@ -341,7 +370,10 @@ impl Prior for QuantumPrior {
         let physical = self.physical(n, iteration)?;
         let (linear, quadratic) = moments(physical.spins.view(), &self.params.couplers);
         let units = self.vote(&physical.spins, iteration);
+        let (h, couplers, j) = self.logical_hamiltonian();
+        let logical_beta_hat = temperature::pseudo_likelihood_beta(units.view(), &h, &couplers, &j);
         Ok(Draw {
+            logical_beta_hat,
             units,
             moments: Moments { linear, quadratic },
             annealer_wall_us: physical.wall_us,
@@ -377,6 +409,9 @@ impl Prior for QuantumPrior {
     }
 
     fn update(&mut self, draw: &Draw, data: ArrayView2<f32>, lr: f32) -> MomentGap {
+        if draw.logical_beta_hat.is_some() {
+            self.params.wake_beta = draw.logical_beta_hat;
+        }
         let (data_linear, data_quadratic) =
             replicated_moments(data, &self.params.unit_of, &self.params.couplers);
         let model = &draw.moments;
@@ -398,6 +433,17 @@ impl Prior for QuantumPrior {
 
     fn state(&self) -> PriorState {
         PriorState::Quantum(self.params.clone())
+    }
+
+    fn log_density(&self) -> LogDensity {
+        let n = self.num_units();
+        let (h, couplers, j_sparse) = self.logical_hamiltonian();
+        let mut j = vec![0.0; n * n];
+        for (&(u, v), &coupling) in couplers.iter().zip(&j_sparse) {
+            j[u as usize * n + v as usize] = coupling;
+        }
+        // Before the first estimate the prior is still uniform, and any β will do.
+        LogDensity { h, j, beta: self.params.wake_beta.unwrap_or(1.0) }
     }
 }
 
@@ -549,5 +595,41 @@ mod tests {
         assert_eq!(physical.row(0).to_vec(), vec![1.0, 1.0, -1.0, 1.0, 1.0, 1.0]);
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
         assert_eq!(majority_vote(physical.view(), &unit_of, 3, &mut rng), units);
+    }
+
+    #[test]
+    fn the_wake_density_is_the_programmed_hamiltonian_at_the_last_beta_hat() {
+        let (mut prior, _) = recorded_prior(0);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+        let data = Array2::from_shape_simple_fn((50, 8), || if rng.random() { 1.0 } else { -1.0 });
+        // Two updates give every field and coupler a value of its own.
+        for it in 0..2 {
+            let draw = prior.draw(100, it).unwrap();
+            prior.update(&draw, data.view(), 0.5);
+        }
+        let PriorState::Quantum(params) = prior.state() else { panic!("a quantum prior") };
+        let beta = params.wake_beta.expect("a draw's logical β̂ kept for the wake phase");
+        let density = prior.log_density();
+        assert_eq!(density.beta, beta);
+        // −β̂ times the physical energy of the replicated state, up to one constant (the
+        // couplers inside chains): the same for every logical state.
+        let states =
+            Array2::from_shape_simple_fn((20, 8), || if rng.random() { 1.0 } else { -1.0 });
+        let physical = replicate(states.view(), &params.unit_of);
+        let offsets: Vec<f64> = states
+            .rows()
+            .into_iter()
+            .zip(physical.rows())
+            .map(|(s, q)| {
+                let mut e: f64 = params.h.iter().zip(q).map(|(h, &x)| h * f64::from(x)).sum();
+                for (&(a, b), j) in params.couplers.iter().zip(&params.j) {
+                    e += j * f64::from(q[a as usize]) * f64::from(q[b as usize]);
+                }
+                density.log_unnormalised(s.as_slice().unwrap()) + beta * e
+            })
+            .collect();
+        for o in &offsets {
+            assert!((o - offsets[0]).abs() < 1e-9, "offsets {offsets:?}");
+        }
     }
 }

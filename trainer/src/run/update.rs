@@ -47,6 +47,14 @@ pub struct UpdateMetrics {
     /// physical reads on the programmed Hamiltonian); absent for classical priors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beta_hat: Option<f64>,
+    /// The logical units' β̂ ([`crate::prior::Draw::logical_beta_hat`]); absent for classical
+    /// priors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta_hat_logical: Option<f64>,
+    /// Mean normalised effective sample size of the wake phase's importance weights
+    /// ([`crate::model::WakeStats::effective_samples`]; 1 with one wake sample).
+    #[serde(default)]
+    pub wake_effective_samples: f32,
     /// Time split of the update, ms: the wake phase and the annealer call run side by side
     /// (each timed on its own), then the sleep phase, then the parameter updates; `t_step_ms`
     /// is the wall time of the whole update.
@@ -278,20 +286,30 @@ impl Trainer {
         } else {
             self.batch.view()
         };
+        let rule = self.config.wake_rule();
+        // The prior as the previous update left it: the wake phase runs beside this update's
+        // draw, which must not wait for it.
+        let density = (rule.samples > 1).then(|| self.prior.log_density());
+        let log_prior = |u2: &[f32]| density.as_ref().map_or(0.0, |d| d.log_unnormalised(u2));
         let (machine, prior) = (&self.machine, &mut self.prior);
-        let ((wake_grad, wake, t_wake), (draw, t_annealer)) = std::thread::scope(|scope| {
+        let ((wake, t_wake), (draw, t_annealer)) = std::thread::scope(|scope| {
             let drawing = scope.spawn(|| {
                 let started = Instant::now();
                 (prior.draw(reads, it), started.elapsed())
             });
             let started = Instant::now();
-            let (grad, stats) = machine.wake_gradient(batch, &mut wake_rng);
-            let wake = (grad, stats, started.elapsed());
+            let wake = machine.wake_gradient_with(batch, rule, &log_prior, &mut wake_rng);
+            let wake = (wake, started.elapsed());
             (wake, drawing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });
         let draw = draw?;
         let t1 = Instant::now();
-        let (sleep_grad, sleep) = self.machine.sleep_gradient(draw.units.view(), &mut sleep_rng);
+        let (mut sleep_grad, sleep) =
+            self.machine.sleep_gradient(draw.units.view(), &mut sleep_rng);
+        if let Some(recognition) = &wake.recognition {
+            sleep_grad.accumulate(recognition);
+        }
+        let (wake_grad, wake) = (wake.generator, wake.stats);
         let t2 = Instant::now();
         match &mut self.adam {
             Some(adam) => adam.apply(&mut self.machine, &wake_grad, &sleep_grad, lr),
@@ -317,7 +335,9 @@ impl Trainer {
             annealer_wall_ms: draw.annealer_wall_us / 1e3,
             qpu_access_ms: draw.qpu_access_us / 1e3,
             chain_breaks: draw.chain_breaks,
+            wake_effective_samples: wake.effective_samples,
             beta_hat: draw.beta_hat,
+            beta_hat_logical: draw.logical_beta_hat,
             t_wake_ms: t_wake.as_secs_f64() * 1e3,
             t_annealer_ms: t_annealer.as_secs_f64() * 1e3,
             t_sleep_ms: ms(t1, t2),
