@@ -234,15 +234,16 @@ impl HelmholtzMachine {
             });
             ((top, bottom), recognition, ess)
         });
-        let generator_fits: Vec<(Fit, Fit)> = pieces.iter().map(|p| p.0.clone()).collect();
+        let (generator_fits, rest): (Vec<(Fit, Fit)>, Vec<_>) =
+            pieces.into_iter().map(|(g, q, ess)| (g, (q, ess))).unzip();
+        let (recognition_fits, ess): (Vec<Option<(Fit, Fit)>>, Vec<f64>) = rest.into_iter().unzip();
         let ((g_top, s_top), (g_bottom, s_bottom)) = sum_fit_pairs(&generator_fits);
-        let recognition = (rule.recognition > 0.0).then(|| {
-            let fits: Vec<(Fit, Fit)> =
-                pieces.iter().map(|p| p.1.clone().expect("every piece fits Q")).collect();
+        // Every piece fitted Q, or none did.
+        let recognition = recognition_fits.into_iter().collect::<Option<Vec<_>>>().map(|fits| {
             let ((g_bottom, _), (g_top, _)) = sum_fit_pairs(&fits);
             RecognitionGradient { v_to_u1: g_bottom, u1_to_u2: g_top }
         });
-        let ess: f64 = pieces.iter().map(|p| p.2).sum();
+        let ess: f64 = ess.iter().sum();
         let stats = WakeStats {
             log_p_u1: mean_of(s_top.log_lik[0], n),
             log_p_classes: mean_of(s_bottom.log_lik[1], n),
