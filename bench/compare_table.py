@@ -135,6 +135,13 @@ RENDERED = (
 WALL = ("training wall time ≤ 600 s", lambda e, m, s: s["wall_seconds"], 600.0, 0)
 
 
+def standard_error(a, b):
+    """The standard error of mean(a) − mean(b) over independent seeds (0 with one seed)."""
+    if len(a) < 2 or len(b) < 2:
+        return 0.0
+    return (statistics.variance(a) / len(a) + statistics.variance(b) / len(b)) ** 0.5
+
+
 def targets(model, twin, long_twin):
     """The targets table: each figure for the default preset, the twin, their difference (±
     its standard error over the seeds) and, where it was run, the twin trained far longer."""
@@ -153,11 +160,7 @@ def targets(model, twin, long_twin):
         budget = (name, f, goal, digits) == WALL
         a, b = values(model, f), values(twin, f)
         ma, mb = statistics.fmean(a), statistics.fmean(b)
-        se = (
-            (statistics.variance(a) / len(a) + statistics.variance(b) / len(b)) ** 0.5
-            if len(a) > 1 and len(b) > 1
-            else 0.0
-        )
+        se = standard_error(a, b)
         reached = ma <= goal if budget else ma >= goal
         row = [name, cell(a, digits), cell(b, digits), f"{ma - mb:+.{digits}f} ± {se:.{digits}f}"]
         if long_label:
@@ -215,8 +218,7 @@ if shipped and all(v in variants and runs_of(v)[0] for v in ("annealer", "boltzm
     devices = [v for v in ("annealer-noise-off", "annealer-advantage2", "annealer-5us")
                if v in variants and len(runs_of(v)[0]) > 1]
     if devices:
-        compared = TARGETS
-        head = ["annealer row", "what differs from the default"] + [t[0].split(" ≥")[0] for t in compared]
+        head = ["annealer row", "what differs from the default"] + [t[0].split(" ≥")[0] for t in TARGETS]
         what = {
             "annealer": "nothing (the preset: DW_2000Q_5, 40 µs, ICE noise on)",
             "annealer-noise-off": "ICE noise off (annealer-svc σ_h = σ_j = 0, same device seed)",
@@ -226,10 +228,10 @@ if shipped and all(v in variants and runs_of(v)[0] for v in ("annealer", "boltzm
         rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for v in ["annealer"] + devices:
             row = [v, what[v]]
-            for name, f, goal, digits in compared:
+            for _, f, _, digits in TARGETS:
                 a, b = values(v, f), values("boltzmann", f)
-                se = (statistics.variance(a) / len(a) + statistics.variance(b) / len(b)) ** 0.5
-                row.append(f"{statistics.fmean(a) - statistics.fmean(b):+.{digits}f} ± {se:.{digits}f}")
+                difference = statistics.fmean(a) - statistics.fmean(b)
+                row.append(f"{difference:+.{digits}f} ± {standard_error(a, b):.{digits}f}")
             rows.append("| " + " | ".join(row) + " |")
         lines += [
             "",
