@@ -288,9 +288,9 @@ if shipped and all(v in variants and runs_of(v)[0] for v in ("annealer", "boltzm
             lines += [
                 "",
                 "What the trainer itself can change about how the prior's statistics are "
-                "gathered (reads per call and per update, anneal time, chain strength, how the "
-                "wake phase reads the device's density) was measured against the same twin in "
-                "README, \"Presets and where the model stands\".",
+                "gathered (reads per call and per update, anneal time, chain strength, wake "
+                "samples, how the wake phase reads the device's density) was measured against "
+                "the same twin in README, \"Presets and where the model stands\".",
             ]
 if reference:
     n = reference["novelty"]
