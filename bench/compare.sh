@@ -4,7 +4,7 @@
 # over the seeds of every figure, plus wall time) and copies seed 1's generated digits beside it.
 #
 #   make compare                 # seeds 1 2 3 and the long twin of seed 1 (≈ 45 min on a 2-core
-#                                # Zen 5, 12 of them the long twin; about 80 on an Ice Lake Xeon)
+#                                # Zen 5, 12 of them the long twin; 55 without it on an Ice Lake Xeon)
 #   SEEDS="1" make compare       # a quick look
 #   DATA=~/usps-gpml DOCS=docs/compare-usps OUT=target/compare-usps \
 #     VARIANTS="annealer boltzmann factorized" make compare   # another data set
